@@ -197,7 +197,7 @@ pub enum VerifyError {
         alg: String,
     },
     /// The header's `x5u` differs from the Identity `info` URL.
-    #[error("x5u {x5u:?} differs from info {info:?}")]
+    #[error("PASSporT x5u {x5u:?} differs from the Identity info {info:?}")]
     X5uMismatch {
         /// The Identity info URL.
         info: String,
@@ -243,7 +243,7 @@ pub enum VerifyError {
         request: String,
     },
     /// `iat` is older than the freshness window.
-    #[error("iat {iat} is {} s older than now ({now}); at most {max_age_secs} s allowed", now - iat)]
+    #[error("PASSporT iat {iat} is {} s older than now ({now}); at most {max_age_secs} s allowed", now - iat)]
     IatStale {
         /// The PASSporT's iat.
         iat: i64,
@@ -253,7 +253,7 @@ pub enum VerifyError {
         max_age_secs: i64,
     },
     /// `iat` is further in the future than the clock skew allows.
-    #[error("iat {iat} is {} s ahead of now ({now}); at most {max_skew_secs} s allowed", iat - now)]
+    #[error("PASSporT iat {iat} is {} s ahead of now ({now}); at most {max_skew_secs} s allowed", iat - now)]
     IatInFuture {
         /// The PASSporT's iat.
         iat: i64,

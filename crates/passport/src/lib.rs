@@ -21,6 +21,7 @@ pub mod identity;
 pub mod json;
 pub mod jws;
 pub mod key;
+pub mod rcd;
 pub mod sign;
 pub mod tn;
 pub mod verify;

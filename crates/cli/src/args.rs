@@ -1,0 +1,149 @@
+//! Command-line arguments, one struct per subcommand.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// callproof: STIR/SHAKEN signing and verification, verified caller identity for brands.
+#[derive(Debug, Parser)]
+#[command(name = "callproof", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Work with STI certificates.
+    #[command(subcommand)]
+    Pki(PkiCommand),
+    /// Sign a call: print the Identity header value(s) for it, one per line.
+    Sign(SignArgs),
+    /// Verify Identity header(s) and print the ATIS-1000082 verificationResponse.
+    ///
+    /// Exit status: 0 when TN-Validation-Passed, 1 otherwise, 2 on a usage error.
+    Verify(VerifyArgs),
+    /// Print the header and claims of a PASSporT or Identity header, without verifying it.
+    Decode(DecodeArgs),
+}
+
+/// `callproof pki ...`.
+#[derive(Debug, Subcommand)]
+pub enum PkiCommand {
+    /// Create a development PKI: a root, an intermediate and a service-provider certificate
+    /// with its key. For tests and demos only; production certificates come from an STI-CA.
+    Init(PkiInitArgs),
+}
+
+/// `callproof pki init`.
+#[derive(Debug, Args)]
+pub struct PkiInitArgs {
+    /// Directory to write root.pem, intermediate.pem, sp.pem, sp-key.pem (mode 0600) and
+    /// chain.pem (leaf + intermediate, as served at an x5u URL). Created if missing.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Service Provider Code for the TNAuthList (ATIS-1000080), e.g. 709J.
+    /// Default: 1234, unless --tn-range is given.
+    #[arg(long, value_name = "CODE")]
+    pub spc: Option<String>,
+    /// A telephone-number range for the TNAuthList, as START:COUNT (e.g. 12155550000:10000).
+    /// Repeat for several ranges; combine with --spc for both.
+    #[arg(long = "tn-range", value_name = "START:COUNT")]
+    pub tn_ranges: Vec<String>,
+    /// Days the certificates are valid for.
+    #[arg(long, default_value_t = 365, value_name = "DAYS")]
+    pub days: u32,
+    /// Overwrite existing files in DIR.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `callproof sign`.
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// The signing key: PKCS#8 or SEC1 PEM, readable by its owner only.
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+    /// URL where verifiers fetch the certificate chain (x5u and info).
+    #[arg(long, value_name = "URL")]
+    pub x5u: String,
+    /// Calling number, e.g. +12155551212.
+    #[arg(long, value_name = "TN")]
+    pub orig: String,
+    /// Called number(s), comma-separated.
+    #[arg(long, value_name = "TN[,TN...]", value_delimiter = ',', required = true)]
+    pub dest: Vec<String>,
+    /// Attestation level: A (full), B (partial) or C (gateway).
+    #[arg(long, value_name = "A|B|C")]
+    pub attest: passport::claims::Attestation,
+    /// Origination identifier (UUID). Default: a random UUID.
+    #[arg(long, value_name = "UUID")]
+    pub origid: Option<String>,
+    /// Issued-at time, Unix seconds. Default: now.
+    #[arg(long, value_name = "UNIX")]
+    pub iat: Option<i64>,
+    /// Rich Call Data: the caller's display name (rcd nam).
+    #[arg(long, value_name = "NAME")]
+    pub rcd_name: Option<String>,
+    /// Rich Call Data: URL of the caller's logo (rcd icn).
+    #[arg(long, value_name = "URL")]
+    pub rcd_logo: Option<String>,
+    /// Rich Call Data: the logo's bytes, to add an rcdi integrity digest over it.
+    #[arg(long, value_name = "FILE", requires = "rcd_logo")]
+    pub rcd_logo_file: Option<PathBuf>,
+    /// Rich Call Data: the call reason (crn).
+    #[arg(long, value_name = "TEXT")]
+    pub rcd_reason: Option<String>,
+}
+
+/// `callproof verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// An Identity header value. Repeat for several (shaken, div, rcd).
+    #[arg(long, value_name = "VALUE", required = true)]
+    pub identity: Vec<String>,
+    /// The calling number (From / P-Asserted-Identity).
+    #[arg(long, value_name = "TN")]
+    pub from: String,
+    /// The called number(s), comma-separated.
+    #[arg(long, value_name = "TN[,TN...]", value_delimiter = ',', required = true)]
+    pub to: Vec<String>,
+    /// STI-CA trust anchors: a PEM bundle, or a directory of PEM files.
+    #[arg(long, value_name = "FILE|DIR")]
+    pub trust_anchors: PathBuf,
+    /// The verifier's "now", Unix seconds, for iat freshness and certificate validity.
+    /// Default: the clock.
+    #[arg(long, value_name = "UNIX")]
+    pub at: Option<i64>,
+    /// Use a local file for a certificate URL instead of fetching it (repeatable).
+    #[arg(long = "cert", value_name = "URL=FILE")]
+    pub certs: Vec<String>,
+    /// A CRL (PEM or DER) to check the chain against (repeatable).
+    #[arg(long = "crl", value_name = "FILE")]
+    pub crls: Vec<PathBuf>,
+    /// An extra TLS root (PEM) for fetching x5u over HTTPS.
+    #[arg(long, value_name = "FILE")]
+    pub x5u_tls_ca: Option<PathBuf>,
+    /// Seconds an iat may be old (and ahead, for clock skew).
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    pub max_age: i64,
+    /// DANGER: fetch x5u over plain http.
+    #[arg(long)]
+    pub danger_allow_http_x5u: bool,
+    /// DANGER: fetch x5u from loopback and private addresses.
+    #[arg(long)]
+    pub danger_allow_private_x5u: bool,
+    /// Add a "detail" object: attest, origid, certificate subject, SPC, rcd, per identity.
+    #[arg(long)]
+    pub detail: bool,
+}
+
+/// `callproof decode`.
+#[derive(Debug, Args)]
+pub struct DecodeArgs {
+    /// A PASSporT (compact JWS) or a whole Identity header value.
+    #[arg(value_name = "VALUE")]
+    pub value: String,
+}

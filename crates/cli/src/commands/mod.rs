@@ -1,0 +1,36 @@
+//! One module per subcommand.
+
+mod decode;
+mod pki_init;
+mod sign;
+mod verify;
+
+use std::process::ExitCode;
+
+use crate::args::{Cli, Command, PkiCommand};
+
+/// Runs the parsed command line.
+pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Pki(PkiCommand::Init(args)) => pki_init::run(&args),
+        Command::Sign(args) => sign::run(&args),
+        Command::Verify(args) => verify::run(&args),
+        Command::Decode(args) => decode::run(&args),
+    }
+}
+
+/// The current Unix time.
+pub(crate) fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// Writes one line to stdout; a closed pipe is not an error worth a panic.
+pub(crate) fn print_line(line: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}")?;
+    out.flush()?;
+    Ok(())
+}

@@ -1,0 +1,15 @@
+//! callproof's domain layer: the signing and verification pipelines around the sans-I/O
+//! protocol crates, with the I/O they need (x5u certificate fetching with an SSRF guard, a
+//! certificate cache) and the ATIS-1000082 response shapes.
+//!
+//! Not a server: `server` and `cli` drive it.
+//!
+//! ```
+//! use engine::atis::VerificationResponse;
+//! let json = serde_json::to_string(&VerificationResponse::passed().into_envelope()).unwrap();
+//! assert_eq!(json, r#"{"verificationResponse":{"verstat":"TN-Validation-Passed"}}"#);
+//! ```
+
+pub mod atis;
+pub mod verifier;
+pub mod x5u;
