@@ -69,8 +69,12 @@ impl Verifier {
         IdentityOutcome { result, credential: Some(credential) }
     }
 
-    /// Verifies every header; the verdict of the call is the first failure, if any.
+    /// Verifies every header; the verdict of the call is the first failure, if any. No
+    /// header at all is one outcome: [`VerifyError::NoIdentity`].
     pub async fn verify_all(&self, identities: &[String], call: &CallContext) -> Vec<IdentityOutcome> {
+        if identities.is_empty() {
+            return vec![IdentityOutcome { result: Err(VerifyError::NoIdentity), credential: None }];
+        }
         let mut out = Vec::with_capacity(identities.len());
         for identity in identities {
             out.push(self.verify(identity, call).await);

@@ -177,12 +177,15 @@ pub fn decode(token: &str) -> Result<DecodedPassport<'_>, VerifyError> {
     buf.clear();
     B64URL.decode_vec(p64, &mut buf).map_err(|e| malformed(TokenPart::Payload, e))?;
     let claims = Claims::from_json(&buf).map_err(claims_error)?;
-    let mut signature = [0u8; ES256_SIGNATURE_LEN];
-    match B64URL.decode_slice(s64, &mut signature) {
-        Ok(ES256_SIGNATURE_LEN) => {}
-        Ok(n) => return Err(malformed(TokenPart::Signature, format_args!("{n} bytes, expected 64"))),
-        Err(e) => return Err(malformed(TokenPart::Signature, e)),
+    // 64 bytes are 86 base64url characters (88 padded); refuse far longer input unread.
+    if s64.len() > 2 * ES256_SIGNATURE_LEN {
+        return Err(malformed(TokenPart::Signature, format_args!("{} characters, expected 86", s64.len())));
     }
+    buf.clear();
+    B64URL.decode_vec(s64, &mut buf).map_err(|e| malformed(TokenPart::Signature, e))?;
+    let signature: [u8; ES256_SIGNATURE_LEN] = buf.as_slice().try_into().map_err(|_| {
+        malformed(TokenPart::Signature, format_args!("{} bytes, expected 64 (ES256 r || s)", buf.len()))
+    })?;
     Ok(DecodedPassport { header, claims, signing_input, signature })
 }
 
