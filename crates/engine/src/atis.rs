@@ -34,7 +34,12 @@ pub struct VerificationResponse {
 impl VerificationResponse {
     /// The response for a passed verification.
     pub fn passed() -> Self {
-        Self { reasoncode: None, reasontext: None, reasondesc: None, verstat: Verstat::Passed.as_str().into() }
+        Self {
+            reasoncode: None,
+            reasontext: None,
+            reasondesc: None,
+            verstat: Verstat::Passed.as_str().into(),
+        }
     }
 
     /// The response for a failure.
@@ -50,7 +55,9 @@ impl VerificationResponse {
 
     /// Wraps the response in its envelope.
     pub fn into_envelope(self) -> VerificationResponseEnvelope {
-        VerificationResponseEnvelope { verification_response: self }
+        VerificationResponseEnvelope {
+            verification_response: self,
+        }
     }
 }
 
@@ -79,9 +86,14 @@ mod tests {
     #[test]
     fn responses_have_the_atis_shape() {
         let ok = serde_json::to_string(&VerificationResponse::passed().into_envelope()).unwrap();
-        assert_eq!(ok, r#"{"verificationResponse":{"verstat":"TN-Validation-Passed"}}"#);
-        let bad = serde_json::to_string(&VerificationResponse::failed(&VerifyError::SignatureInvalid).into_envelope())
-            .unwrap();
+        assert_eq!(
+            ok,
+            r#"{"verificationResponse":{"verstat":"TN-Validation-Passed"}}"#
+        );
+        let bad = serde_json::to_string(
+            &VerificationResponse::failed(&VerifyError::SignatureInvalid).into_envelope(),
+        )
+        .unwrap();
         assert_eq!(
             bad,
             r#"{"verificationResponse":{"reasoncode":438,"reasontext":"Invalid Identity Header","reasondesc":"Signature validation failed.","verstat":"TN-Validation-Failed"}}"#

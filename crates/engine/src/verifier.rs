@@ -6,7 +6,7 @@
 //! signature.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, RwLock};
 
 use passport::verify::{self, CallContext, Policy, VerifiedPassport};
 use passport::{CredentialFailure, VerifyError};
@@ -45,35 +45,83 @@ pub struct Verifier {
     fetcher: Fetcher,
     /// URL -> (the time it was validated at, the credential). Valid for any later time up to
     /// the path's earliest notAfter: notBefore held at the validation time.
-    cache: Mutex<HashMap<String, (i64, Arc<ValidatedCredential>)>>,
+    cache: RwLock<HashMap<String, (i64, Arc<ValidatedCredential>)>>,
 }
 
 impl Verifier {
     /// Builds a verifier.
     pub fn new(config: VerifierConfig) -> Result<Self, FetchError> {
         let fetcher = Fetcher::new(config.fetch.clone())?;
-        Ok(Self { config, fetcher, cache: Mutex::new(HashMap::new()) })
+        Ok(Self {
+            config,
+            fetcher,
+            cache: RwLock::new(HashMap::new()),
+        })
     }
 
     /// Verifies one Identity header value against the call.
     pub async fn verify(&self, identity: &str, call: &CallContext) -> IdentityOutcome {
+        if let Some(done) = self.verify_cached(identity, call) {
+            return done;
+        }
         let unverified = match verify::check(identity, call, &self.config.policy) {
             Ok(u) => u,
-            Err(e) => return IdentityOutcome { result: Err(e), credential: None },
+            Err(e) => {
+                return IdentityOutcome {
+                    result: Err(e),
+                    credential: None,
+                };
+            }
         };
         let credential = match self.credential(unverified.x5u(), call.now).await {
             Ok(c) => c,
-            Err(e) => return IdentityOutcome { result: Err(e), credential: None },
+            Err(e) => {
+                return IdentityOutcome {
+                    result: Err(e),
+                    credential: None,
+                };
+            }
         };
         let result = unverified.verify(credential.as_ref());
-        IdentityOutcome { result, credential: Some(credential) }
+        IdentityOutcome {
+            result,
+            credential: Some(credential),
+        }
+    }
+
+    /// The hot path: verifies without any I/O when the header fails before a certificate is
+    /// needed or when the certificate is cached. `None` means the certificate must be
+    /// fetched ([`Verifier::verify`] does that).
+    pub fn verify_cached(&self, identity: &str, call: &CallContext) -> Option<IdentityOutcome> {
+        let unverified = match verify::check(identity, call, &self.config.policy) {
+            Ok(u) => u,
+            Err(e) => {
+                return Some(IdentityOutcome {
+                    result: Err(e),
+                    credential: None,
+                });
+            }
+        };
+        let credential = self.cached(unverified.x5u(), call.now)?;
+        let result = unverified.verify(credential.as_ref());
+        Some(IdentityOutcome {
+            result,
+            credential: Some(credential),
+        })
     }
 
     /// Verifies every header; the verdict of the call is the first failure, if any. No
     /// header at all is one outcome: [`VerifyError::NoIdentity`].
-    pub async fn verify_all(&self, identities: &[String], call: &CallContext) -> Vec<IdentityOutcome> {
+    pub async fn verify_all(
+        &self,
+        identities: &[String],
+        call: &CallContext,
+    ) -> Vec<IdentityOutcome> {
         if identities.is_empty() {
-            return vec![IdentityOutcome { result: Err(VerifyError::NoIdentity), credential: None }];
+            return vec![IdentityOutcome {
+                result: Err(VerifyError::NoIdentity),
+                credential: None,
+            }];
         }
         let mut out = Vec::with_capacity(identities.len());
         for identity in identities {
@@ -83,7 +131,11 @@ impl Verifier {
     }
 
     /// The validated credential behind `url`, from the cache when still valid at `now`.
-    pub async fn credential(&self, url: &str, now: i64) -> Result<Arc<ValidatedCredential>, VerifyError> {
+    pub async fn credential(
+        &self,
+        url: &str,
+        now: i64,
+    ) -> Result<Arc<ValidatedCredential>, VerifyError> {
         if let Some(hit) = self.cached(url, now) {
             return Ok(hit);
         }
@@ -93,22 +145,26 @@ impl Verifier {
                 self.fetcher
                     .fetch(url)
                     .await
-                    .map_err(|e| VerifyError::CertificateFetch { url: url.to_owned(), reason: e.to_string() })?
+                    .map_err(|e| VerifyError::CertificateFetch {
+                        url: url.to_owned(),
+                        reason: e.to_string(),
+                    })?
                     .body
             }
         };
-        let chain = pki::parse_chain(&body).map_err(|e| VerifyError::Credential(CredentialFailure::from(&e)))?;
+        let chain = pki::parse_chain(&body)
+            .map_err(|e| VerifyError::Credential(CredentialFailure::from(&e)))?;
         let validated = pki::validate(&chain, &self.config.anchors, now, &self.config.crls)
             .map_err(|e| VerifyError::Credential(CredentialFailure::from(&e)))?;
         let validated = Arc::new(validated);
-        if let Ok(mut cache) = self.cache.lock() {
+        if let Ok(mut cache) = self.cache.write() {
             cache.insert(url.to_owned(), (now, Arc::clone(&validated)));
         }
         Ok(validated)
     }
 
     fn cached(&self, url: &str, now: i64) -> Option<Arc<ValidatedCredential>> {
-        let cache = self.cache.lock().ok()?;
+        let cache = self.cache.read().ok()?;
         let (validated_at, hit) = cache.get(url)?;
         (now >= *validated_at && now <= hit.not_after()).then(|| Arc::clone(hit))
     }

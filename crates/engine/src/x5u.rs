@@ -120,12 +120,16 @@ pub struct Fetcher {
 impl Fetcher {
     /// Builds a fetcher.
     pub fn new(options: FetchOptions) -> Result<Self, FetchError> {
-        let setup = |e: &dyn std::fmt::Display| FetchError::Setup { reason: e.to_string() };
+        let setup = |e: &dyn std::fmt::Display| FetchError::Setup {
+            reason: e.to_string(),
+        };
         let mut roots = Vec::new();
         for pem in &options.extra_tls_roots_pem {
             let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| setup(&e))?;
             if certs.is_empty() {
-                return Err(FetchError::Setup { reason: "no certificate in the TLS root file".into() });
+                return Err(FetchError::Setup {
+                    reason: "no certificate in the TLS root file".into(),
+                });
             }
             roots.extend(certs);
         }
@@ -136,7 +140,9 @@ impl Fetcher {
             .no_proxy()
             .https_only(!options.danger_allow_http)
             .tls_certs_merge(roots)
-            .dns_resolver(Arc::new(GuardedResolver { allow_private: options.danger_allow_private }))
+            .dns_resolver(Arc::new(GuardedResolver {
+                allow_private: options.danger_allow_private,
+            }))
             .user_agent(concat!("callproof/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| setup(&e))?;
@@ -150,44 +156,71 @@ impl Fetcher {
 
     /// Fetches `url`, enforcing every limit.
     pub async fn fetch(&self, url: &str) -> Result<Fetched, FetchError> {
-        let parsed = reqwest::Url::parse(url).map_err(|e| FetchError::InvalidUrl { reason: e.to_string() })?;
+        let parsed = reqwest::Url::parse(url).map_err(|e| FetchError::InvalidUrl {
+            reason: e.to_string(),
+        })?;
         match parsed.scheme() {
             "https" => {}
             "http" if self.options.danger_allow_http => {}
             "http" => return Err(FetchError::HttpRefused),
-            other => return Err(FetchError::InvalidUrl { reason: format!("scheme {other:?} is not https") }),
+            other => {
+                return Err(FetchError::InvalidUrl {
+                    reason: format!("scheme {other:?} is not https"),
+                });
+            }
         }
         if !parsed.username().is_empty() || parsed.password().is_some() {
-            return Err(FetchError::InvalidUrl { reason: "credentials in the URL".into() });
+            return Err(FetchError::InvalidUrl {
+                reason: "credentials in the URL".into(),
+            });
         }
         // IP literals never reach the resolver: check them here.
         let literal = match parsed.host() {
             Some(url::Host::Ipv4(v4)) => Some(IpAddr::V4(v4)),
             Some(url::Host::Ipv6(v6)) => Some(IpAddr::V6(v6)),
             Some(url::Host::Domain(_)) => None,
-            None => return Err(FetchError::InvalidUrl { reason: "no host".into() }),
+            None => {
+                return Err(FetchError::InvalidUrl {
+                    reason: "no host".into(),
+                });
+            }
         };
         if let Some(addr) = literal {
             if !self.options.danger_allow_private && !is_public(addr) {
-                return Err(FetchError::NonPublicAddress { host: addr.to_string(), addr });
+                return Err(FetchError::NonPublicAddress {
+                    host: addr.to_string(),
+                    addr,
+                });
             }
         }
         let total = self.options.total_timeout;
         match tokio::time::timeout(total, self.fetch_inner(parsed)).await {
             Ok(result) => result,
-            Err(_) => Err(FetchError::Timeout { millis: total.as_millis() }),
+            Err(_) => Err(FetchError::Timeout {
+                millis: total.as_millis(),
+            }),
         }
     }
 
     async fn fetch_inner(&self, url: reqwest::Url) -> Result<Fetched, FetchError> {
         let host = url.host_str().unwrap_or_default().to_owned();
-        let mut response = self.client.get(url).send().await.map_err(|e| classify(&e, &host))?;
+        let mut response = self
+            .client
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| classify(&e, &host))?;
         let status = response.status();
         if status != reqwest::StatusCode::OK {
-            return Err(FetchError::Status { status: status.as_u16() });
+            return Err(FetchError::Status {
+                status: status.as_u16(),
+            });
         }
         let max = self.options.max_bytes;
-        if response.content_length().is_some_and(|len| len > max as u64) {
+        if response
+            .content_length()
+            .is_some_and(|len| len > max as u64)
+        {
             return Err(FetchError::TooLarge { max });
         }
         let cache_control = response
@@ -202,7 +235,10 @@ impl Fetcher {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(Fetched { body, cache_control })
+        Ok(Fetched {
+            body,
+            cache_control,
+        })
     }
 }
 
@@ -213,8 +249,14 @@ fn classify(e: &reqwest::Error, host: &str) -> FetchError {
     while let Some(err) = source {
         if let Some(guard) = err.downcast_ref::<GuardError>() {
             return match guard {
-                GuardError::NonPublic(addr) => FetchError::NonPublicAddress { host: host.to_owned(), addr: *addr },
-                GuardError::Lookup(reason) => FetchError::Dns { host: host.to_owned(), reason: reason.clone() },
+                GuardError::NonPublic(addr) => FetchError::NonPublicAddress {
+                    host: host.to_owned(),
+                    addr: *addr,
+                },
+                GuardError::Lookup(reason) => FetchError::Dns {
+                    host: host.to_owned(),
+                    reason: reason.clone(),
+                },
             };
         }
         source = err.source();
@@ -222,7 +264,9 @@ fn classify(e: &reqwest::Error, host: &str) -> FetchError {
     if e.is_timeout() {
         return FetchError::Timeout { millis: 0 };
     }
-    FetchError::Connect { reason: error_chain(e) }
+    FetchError::Connect {
+        reason: error_chain(e),
+    }
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -256,7 +300,10 @@ impl Resolve for GuardedResolver {
             let host = name.as_str().to_owned();
             let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
                 .await
-                .map_err(|e| Box::new(GuardError::Lookup(e.to_string())) as Box<dyn std::error::Error + Send + Sync>)?
+                .map_err(|e| {
+                    Box::new(GuardError::Lookup(e.to_string()))
+                        as Box<dyn std::error::Error + Send + Sync>
+                })?
                 .collect();
             let mut refused = None;
             let allowed: Vec<SocketAddr> = addrs
@@ -270,7 +317,8 @@ impl Resolve for GuardedResolver {
                 })
                 .collect();
             match (allowed.is_empty(), refused) {
-                (true, Some(addr)) => Err(Box::new(GuardError::NonPublic(addr)) as Box<dyn std::error::Error + Send + Sync>),
+                (true, Some(addr)) => Err(Box::new(GuardError::NonPublic(addr))
+                    as Box<dyn std::error::Error + Send + Sync>),
                 (true, None) => Err(Box::new(GuardError::Lookup("no addresses".into())) as _),
                 (false, _) => Ok(Box::new(allowed.into_iter()) as Addrs),
             }
@@ -312,7 +360,8 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
     let first = seg.first().copied().unwrap_or(0);
     let second = seg.get(1).copied().unwrap_or(0);
     // NAT64 well-known prefix 64:ff9b::/96 embeds an IPv4 address.
-    if first == 0x64 && second == 0xff9b && seg.get(2..6).is_some_and(|s| s.iter().all(|&x| x == 0)) {
+    if first == 0x64 && second == 0xff9b && seg.get(2..6).is_some_and(|s| s.iter().all(|&x| x == 0))
+    {
         let o = ip.octets();
         return is_public_v4(Ipv4Addr::new(o[12], o[13], o[14], o[15]));
     }
@@ -333,14 +382,40 @@ mod tests {
     #[test]
     fn non_public_addresses_are_recognised() {
         for ip in [
-            "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1",
-            "0.0.0.0", "255.255.255.255", "224.0.0.1", "192.0.2.1", "198.18.0.1", "240.0.0.1",
-            "::1", "::", "fc00::1", "fd12::1", "fe80::1", "ff02::1", "2001:db8::1", "::ffff:127.0.0.1",
-            "::ffff:10.0.0.1", "64:ff9b::10.0.0.1", "2002:7f00:1::1", "::127.0.0.1",
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "224.0.0.1",
+            "192.0.2.1",
+            "198.18.0.1",
+            "240.0.0.1",
+            "::1",
+            "::",
+            "fc00::1",
+            "fd12::1",
+            "fe80::1",
+            "ff02::1",
+            "2001:db8::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "64:ff9b::10.0.0.1",
+            "2002:7f00:1::1",
+            "::127.0.0.1",
         ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip} should be non-public");
         }
-        for ip in ["8.8.8.8", "1.1.1.1", "2606:4700::1111", "::ffff:8.8.8.8", "64:ff9b::8.8.8.8"] {
+        for ip in [
+            "8.8.8.8",
+            "1.1.1.1",
+            "2606:4700::1111",
+            "::ffff:8.8.8.8",
+            "64:ff9b::8.8.8.8",
+        ] {
             assert!(is_public(ip.parse().unwrap()), "{ip} should be public");
         }
     }
