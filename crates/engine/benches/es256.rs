@@ -9,6 +9,14 @@
 //!
 //! Run: `cargo bench -p engine --bench es256`
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "benchmark set-up: a failed step aborts the run"
+)]
+
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::path::PathBuf;

@@ -185,13 +185,14 @@ impl Fetcher {
                 });
             }
         };
-        if let Some(addr) = literal {
-            if !self.options.danger_allow_private && !is_public(addr) {
-                return Err(FetchError::NonPublicAddress {
-                    host: addr.to_string(),
-                    addr,
-                });
-            }
+        if let Some(addr) = literal
+            && !self.options.danger_allow_private
+            && !is_public(addr)
+        {
+            return Err(FetchError::NonPublicAddress {
+                host: addr.to_string(),
+                addr,
+            });
         }
         let total = self.options.total_timeout;
         match tokio::time::timeout(total, self.fetch_inner(parsed)).await {

@@ -2,6 +2,14 @@
 //! reasoncode and verstat, through the whole pipeline (passport checks, certificate from
 //! x5u, chain validation with pki, TNAuthList, signature).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a failed step is a failed test"
+)]
+
 use std::collections::HashMap;
 
 use base64::Engine as _;

@@ -10,7 +10,7 @@ use std::fmt;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
-use crate::json::{write_i64, write_str, write_value, ObjectWriter};
+use crate::json::{ObjectWriter, write_i64, write_str, write_value};
 use crate::tn::TelephoneNumber;
 
 /// The most `dest` entries accepted in one PASSporT.
@@ -144,7 +144,10 @@ impl Destination {
 impl fmt::Display for Destination {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let tns: Vec<&str> = self.tn.iter().map(TelephoneNumber::as_str).collect();
-        let all: Vec<&str> = tns.into_iter().chain(self.uri.iter().map(String::as_str)).collect();
+        let all: Vec<&str> = tns
+            .into_iter()
+            .chain(self.uri.iter().map(String::as_str))
+            .collect();
         f.write_str(&all.join(","))
     }
 }
@@ -213,7 +216,10 @@ impl Claims {
         Self {
             iat,
             orig: Party::Tn(orig),
-            dest: Destination { tn: dest, uri: Vec::new() },
+            dest: Destination {
+                tn: dest,
+                uri: Vec::new(),
+            },
             attest: Some(attest),
             origid: Some(origid.into()),
             div: None,
@@ -282,7 +288,11 @@ impl Field<'_> {
 
 /// Writes one object from known members (sorted by key) and extra members (a sorted map),
 /// interleaved so that the result is in lexicographic key order.
-fn write_merged(out: &mut String, known: &mut [(&str, Option<Field<'_>>)], extra: &BTreeMap<String, Value>) {
+fn write_merged(
+    out: &mut String,
+    known: &mut [(&str, Option<Field<'_>>)],
+    extra: &BTreeMap<String, Value>,
+) {
     let mut obj = ObjectWriter::new(out);
     let mut extra = extra.iter().peekable();
     for (key, value) in known.iter() {
@@ -304,7 +314,11 @@ fn write_merged(out: &mut String, known: &mut [(&str, Option<Field<'_>>)], extra
 macro_rules! set_once {
     ($slot:expr, $name:literal, $map:expr) => {{
         if $slot.is_some() {
-            return Err(de::Error::custom(concat!("duplicate claim \"", $name, "\"")));
+            return Err(de::Error::custom(concat!(
+                "duplicate claim \"",
+                $name,
+                "\""
+            )));
         }
         $slot = Some($map.next_value()?);
     }};
@@ -373,7 +387,8 @@ pub enum ClaimsError {
 impl Claims {
     /// Parses claims from JSON bytes (the decoded JWS payload).
     pub fn from_json(bytes: &[u8]) -> Result<Self, ClaimsError> {
-        let p: PartialClaims = serde_json::from_slice(bytes).map_err(|e| ClaimsError::Json(e.to_string()))?;
+        let p: PartialClaims =
+            serde_json::from_slice(bytes).map_err(|e| ClaimsError::Json(e.to_string()))?;
         let attest = match p.attest {
             None => None,
             Some(a) => Some(Attestation::parse(&a).ok_or_else(|| ClaimsError::Invalid {
@@ -472,7 +487,9 @@ impl<'de> serde::Deserialize<'de> for IntClaim {
                 Ok(IntClaim(v))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<IntClaim, E> {
-                i64::try_from(v).map(IntClaim).map_err(|_| E::custom("iat out of range"))
+                i64::try_from(v)
+                    .map(IntClaim)
+                    .map_err(|_| E::custom("iat out of range"))
             }
         }
         d.deserialize_i64(V)
@@ -505,7 +522,9 @@ impl<'de> serde::Deserialize<'de> for PartyClaim {
                         return Err(de::Error::custom("more than one of \"tn\"/\"uri\""));
                     }
                 }
-                party.map(PartyClaim).ok_or_else(|| de::Error::custom("neither \"tn\" nor \"uri\""))
+                party
+                    .map(PartyClaim)
+                    .ok_or_else(|| de::Error::custom("neither \"tn\" nor \"uri\""))
             }
         }
         d.deserialize_map(V)
@@ -566,7 +585,9 @@ impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Bounded<T> {
                 let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(1).min(4));
                 while let Some(item) = seq.next_element()? {
                     if items.len() == MAX_DEST {
-                        return Err(de::Error::custom(format_args!("more than {MAX_DEST} items")));
+                        return Err(de::Error::custom(format_args!(
+                            "more than {MAX_DEST} items"
+                        )));
                     }
                     items.push(item);
                 }
@@ -638,7 +659,10 @@ mod tests {
             c.to_canonical_json(),
             r#"{"attest":"A","dest":{"tn":["12125551213"]},"iat":1443208345,"orig":{"tn":"12155551212"},"origid":"123e4567-e89b-12d3-a456-426655440000"}"#
         );
-        assert_eq!(Claims::from_json(c.to_canonical_json().as_bytes()).unwrap(), c);
+        assert_eq!(
+            Claims::from_json(c.to_canonical_json().as_bytes()).unwrap(),
+            c
+        );
     }
 
     #[test]
@@ -675,10 +699,17 @@ mod tests {
             b"not json",
         ];
         for json in bad {
-            assert!(Claims::from_json(json).is_err(), "{}", String::from_utf8_lossy(json));
+            assert!(
+                Claims::from_json(json).is_err(),
+                "{}",
+                String::from_utf8_lossy(json)
+            );
         }
         let many: Vec<String> = (0..=MAX_DEST).map(|i| format!("\"{i}\"")).collect();
-        let json = format!(r#"{{"iat":1,"orig":{{"tn":"1"}},"dest":{{"tn":[{}]}}}}"#, many.join(","));
+        let json = format!(
+            r#"{{"iat":1,"orig":{{"tn":"1"}},"dest":{{"tn":[{}]}}}}"#,
+            many.join(",")
+        );
         assert!(Claims::from_json(json.as_bytes()).is_err());
     }
 }

@@ -300,16 +300,20 @@ impl VerifyError {
             | Self::HeaderParamMissing { .. }
             | Self::X5uMismatch { .. }
             | Self::CertificateFetch { .. } => (BAD_INFO, NoValidation),
-            Self::UnsupportedTyp { .. } | Self::UnsupportedAlg { .. } | Self::AlgParamMismatch { .. } => {
-                (UNSUPPORTED_CREDENTIAL, NoValidation)
-            }
+            Self::UnsupportedTyp { .. }
+            | Self::UnsupportedAlg { .. }
+            | Self::AlgParamMismatch { .. } => (UNSUPPORTED_CREDENTIAL, NoValidation),
             Self::Credential(_) => (UNSUPPORTED_CREDENTIAL, Failed),
             Self::SignatureInvalid => (INVALID_IDENTITY, Failed),
             Self::IatStale { .. } | Self::IatInFuture { .. } | Self::RequestTimeStale { .. } => {
                 (STALE, NoValidation)
             }
         };
-        Disposition { code, reason, verstat }
+        Disposition {
+            code,
+            reason,
+            verstat,
+        }
     }
 
     /// Short stable name of the variant, for metrics labels and test vectors.
@@ -360,32 +364,128 @@ mod tests {
         let cred = |kind| VerifyError::Credential(CredentialFailure { kind, detail: s() });
         let cases = [
             (VerifyError::NoIdentity, (428, "Use Identity Header", NO)),
-            (VerifyError::Identity(IdentityError::Empty), (438, "Invalid Identity Header", NO)),
-            (VerifyError::CompactForm, (438, "Invalid Identity Header", NO)),
-            (VerifyError::InfoMissing, (436, "Bad Identity Info", NO)),
-            (VerifyError::InfoInvalid { info: s() }, (436, "Bad Identity Info", NO)),
-            (VerifyError::UnsupportedPpt { ppt: s() }, (438, "Invalid Identity Header", NO)),
-            (VerifyError::PptMismatch { param: s(), header: s() }, (438, "Invalid Identity Header", NO)),
-            (VerifyError::AlgParamMismatch { alg: s() }, (437, "Unsupported Credential", NO)),
             (
-                VerifyError::TokenMalformed { part: TokenPart::Payload, reason: s() },
+                VerifyError::Identity(IdentityError::Empty),
                 (438, "Invalid Identity Header", NO),
             ),
-            (VerifyError::HeaderParamMissing { param: "x5u" }, (436, "Bad Identity Info", NO)),
-            (VerifyError::UnsupportedTyp { typ: s() }, (437, "Unsupported Credential", NO)),
-            (VerifyError::UnsupportedAlg { alg: s() }, (437, "Unsupported Credential", NO)),
-            (VerifyError::X5uMismatch { info: s(), x5u: s() }, (436, "Bad Identity Info", NO)),
-            (VerifyError::CertificateFetch { url: s(), reason: s() }, (436, "Bad Identity Info", NO)),
-            (VerifyError::MissingClaim { claim: "orig" }, (438, "Invalid Identity Header", NO)),
-            (VerifyError::InvalidClaim { claim: "attest", reason: s() }, (438, "Invalid Identity Header", NO)),
-            (VerifyError::OrigMismatch { passport: s(), request: s() }, (438, "Invalid Identity Header", NO)),
-            (VerifyError::DestMismatch { passport: s(), request: s() }, (438, "Invalid Identity Header", NO)),
-            (VerifyError::IatStale { iat: 0, now: 100, max_age_secs: 60 }, (403, "Stale Date", NO)),
-            (VerifyError::IatInFuture { iat: 100, now: 0, max_skew_secs: 60 }, (403, "Stale Date", NO)),
-            (VerifyError::RequestTimeStale { time: 0, now: 100, max_age_secs: 60 }, (403, "Stale Date", NO)),
-            (cred(CredentialFailureKind::Expired), (437, "Unsupported Credential", FAILED)),
-            (cred(CredentialFailureKind::TnNotAuthorized), (437, "Unsupported Credential", FAILED)),
-            (VerifyError::SignatureInvalid, (438, "Invalid Identity Header", FAILED)),
+            (
+                VerifyError::CompactForm,
+                (438, "Invalid Identity Header", NO),
+            ),
+            (VerifyError::InfoMissing, (436, "Bad Identity Info", NO)),
+            (
+                VerifyError::InfoInvalid { info: s() },
+                (436, "Bad Identity Info", NO),
+            ),
+            (
+                VerifyError::UnsupportedPpt { ppt: s() },
+                (438, "Invalid Identity Header", NO),
+            ),
+            (
+                VerifyError::PptMismatch {
+                    param: s(),
+                    header: s(),
+                },
+                (438, "Invalid Identity Header", NO),
+            ),
+            (
+                VerifyError::AlgParamMismatch { alg: s() },
+                (437, "Unsupported Credential", NO),
+            ),
+            (
+                VerifyError::TokenMalformed {
+                    part: TokenPart::Payload,
+                    reason: s(),
+                },
+                (438, "Invalid Identity Header", NO),
+            ),
+            (
+                VerifyError::HeaderParamMissing { param: "x5u" },
+                (436, "Bad Identity Info", NO),
+            ),
+            (
+                VerifyError::UnsupportedTyp { typ: s() },
+                (437, "Unsupported Credential", NO),
+            ),
+            (
+                VerifyError::UnsupportedAlg { alg: s() },
+                (437, "Unsupported Credential", NO),
+            ),
+            (
+                VerifyError::X5uMismatch {
+                    info: s(),
+                    x5u: s(),
+                },
+                (436, "Bad Identity Info", NO),
+            ),
+            (
+                VerifyError::CertificateFetch {
+                    url: s(),
+                    reason: s(),
+                },
+                (436, "Bad Identity Info", NO),
+            ),
+            (
+                VerifyError::MissingClaim { claim: "orig" },
+                (438, "Invalid Identity Header", NO),
+            ),
+            (
+                VerifyError::InvalidClaim {
+                    claim: "attest",
+                    reason: s(),
+                },
+                (438, "Invalid Identity Header", NO),
+            ),
+            (
+                VerifyError::OrigMismatch {
+                    passport: s(),
+                    request: s(),
+                },
+                (438, "Invalid Identity Header", NO),
+            ),
+            (
+                VerifyError::DestMismatch {
+                    passport: s(),
+                    request: s(),
+                },
+                (438, "Invalid Identity Header", NO),
+            ),
+            (
+                VerifyError::IatStale {
+                    iat: 0,
+                    now: 100,
+                    max_age_secs: 60,
+                },
+                (403, "Stale Date", NO),
+            ),
+            (
+                VerifyError::IatInFuture {
+                    iat: 100,
+                    now: 0,
+                    max_skew_secs: 60,
+                },
+                (403, "Stale Date", NO),
+            ),
+            (
+                VerifyError::RequestTimeStale {
+                    time: 0,
+                    now: 100,
+                    max_age_secs: 60,
+                },
+                (403, "Stale Date", NO),
+            ),
+            (
+                cred(CredentialFailureKind::Expired),
+                (437, "Unsupported Credential", FAILED),
+            ),
+            (
+                cred(CredentialFailureKind::TnNotAuthorized),
+                (437, "Unsupported Credential", FAILED),
+            ),
+            (
+                VerifyError::SignatureInvalid,
+                (438, "Invalid Identity Header", FAILED),
+            ),
         ];
         for (err, want) in cases {
             assert_eq!(d(err.clone()), want, "{err:?}");

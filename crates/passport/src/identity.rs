@@ -105,7 +105,10 @@ impl<'a> IdentityHeader<'a> {
     /// Parses one Identity header value.
     pub fn parse(value: &'a str) -> Result<Self, IdentityError> {
         if value.len() > MAX_IDENTITY_LEN {
-            return Err(IdentityError::TooLong { len: value.len(), max: MAX_IDENTITY_LEN });
+            return Err(IdentityError::TooLong {
+                len: value.len(),
+                max: MAX_IDENTITY_LEN,
+            });
         }
         let bytes = value.as_bytes();
         let mut pos = skip_ws(bytes, 0);
@@ -118,16 +121,27 @@ impl<'a> IdentityHeader<'a> {
             return Err(if bytes.iter().all(u8::is_ascii_whitespace) {
                 IdentityError::Empty
             } else {
-                IdentityError::BadToken { reason: "no base64url token before the parameters" }
+                IdentityError::BadToken {
+                    reason: "no base64url token before the parameters",
+                }
             });
         }
         let token = parse_token(token_str)?;
         pos = skip_ws(bytes, pos);
-        let mut header = IdentityHeader { token, info: None, alg: None, ppt: None, extensions: Vec::new() };
+        let mut header = IdentityHeader {
+            token,
+            info: None,
+            alg: None,
+            ppt: None,
+            extensions: Vec::new(),
+        };
         let mut count = 0;
         while pos < bytes.len() {
             if bytes.get(pos) != Some(&b';') {
-                return Err(IdentityError::BadParam { pos, reason: "expected ';'" });
+                return Err(IdentityError::BadParam {
+                    pos,
+                    reason: "expected ';'",
+                });
             }
             count += 1;
             if count > MAX_PARAMS {
@@ -140,7 +154,10 @@ impl<'a> IdentityHeader<'a> {
             }
             let name = value.get(name_start..pos).unwrap_or_default();
             if name.is_empty() {
-                return Err(IdentityError::BadParam { pos, reason: "empty parameter name" });
+                return Err(IdentityError::BadParam {
+                    pos,
+                    reason: "empty parameter name",
+                });
             }
             pos = skip_ws(bytes, pos);
             let mut param_value = None;
@@ -157,11 +174,21 @@ impl<'a> IdentityHeader<'a> {
         Ok(header)
     }
 
-    fn set(&mut self, name: &'a str, value: Option<Cow<'a, str>>, bracketed: bool) -> Result<(), IdentityError> {
-        let dup = || IdentityError::DuplicateParam { name: name.to_ascii_lowercase() };
+    fn set(
+        &mut self,
+        name: &'a str,
+        value: Option<Cow<'a, str>>,
+        bracketed: bool,
+    ) -> Result<(), IdentityError> {
+        let dup = || IdentityError::DuplicateParam {
+            name: name.to_ascii_lowercase(),
+        };
         if name.eq_ignore_ascii_case("info") {
             let Some(Cow::Borrowed(url)) = value.filter(|_| bracketed) else {
-                return Err(IdentityError::BadParam { pos: 0, reason: "info must be a URI in angle brackets" });
+                return Err(IdentityError::BadParam {
+                    pos: 0,
+                    reason: "info must be a URI in angle brackets",
+                });
             };
             if self.info.replace(url).is_some() {
                 return Err(dup());
@@ -175,7 +202,11 @@ impl<'a> IdentityHeader<'a> {
                 return Err(dup());
             }
         } else {
-            if self.extensions.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            if self
+                .extensions
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(name))
+            {
                 return Err(dup());
             }
             self.extensions.push((name, value));
@@ -203,8 +234,14 @@ impl fmt::Display for IdentityHeader<'_> {
         }
         for (name, value) in &self.extensions {
             match value {
-                Some(v) if v.bytes().all(is_token_char) && !v.is_empty() => write!(f, ";{name}={v}")?,
-                Some(v) => write!(f, ";{name}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))?,
+                Some(v) if v.bytes().all(is_token_char) && !v.is_empty() => {
+                    write!(f, ";{name}={v}")?
+                }
+                Some(v) => write!(
+                    f,
+                    ";{name}=\"{}\"",
+                    v.replace('\\', "\\\\").replace('"', "\\\"")
+                )?,
                 None => write!(f, ";{name}")?,
             }
         }
@@ -214,21 +251,32 @@ impl fmt::Display for IdentityHeader<'_> {
 
 fn parse_token(t: &str) -> Result<Token<'_>, IdentityError> {
     let mut parts = t.split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
-        return Err(IdentityError::BadToken { reason: "expected three '.'-separated parts" });
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(IdentityError::BadToken {
+            reason: "expected three '.'-separated parts",
+        });
     };
     if s.is_empty() {
-        return Err(IdentityError::BadToken { reason: "the signature part is empty" });
+        return Err(IdentityError::BadToken {
+            reason: "the signature part is empty",
+        });
     }
     match (h.is_empty(), p.is_empty()) {
         (true, true) => Ok(Token::Compact { signature: s }),
         (false, false) => Ok(Token::Full(t)),
-        _ => Err(IdentityError::BadToken { reason: "only one of header and payload is present" }),
+        _ => Err(IdentityError::BadToken {
+            reason: "only one of header and payload is present",
+        }),
     }
 }
 
 fn skip_ws(bytes: &[u8], mut pos: usize) -> usize {
-    while bytes.get(pos).is_some_and(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n')) {
+    while bytes
+        .get(pos)
+        .is_some_and(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+    {
         pos += 1;
     }
     pos
@@ -249,10 +297,16 @@ fn parse_value(value: &str, pos: usize) -> Result<(Cow<'_, str>, usize, bool), I
             let len = bytes
                 .get(start..)
                 .and_then(|rest| rest.iter().position(|&b| b == b'>'))
-                .ok_or(IdentityError::BadParam { pos, reason: "unterminated '<'" })?;
+                .ok_or(IdentityError::BadParam {
+                    pos,
+                    reason: "unterminated '<'",
+                })?;
             let uri = value.get(start..start + len).unwrap_or_default();
             if uri.is_empty() || uri.bytes().any(|b| b.is_ascii_whitespace() || b == b'<') {
-                return Err(IdentityError::BadParam { pos, reason: "invalid URI in angle brackets" });
+                return Err(IdentityError::BadParam {
+                    pos,
+                    reason: "invalid URI in angle brackets",
+                });
             }
             Ok((Cow::Borrowed(uri), start + len + 1, true))
         }
@@ -262,7 +316,10 @@ fn parse_value(value: &str, pos: usize) -> Result<(Cow<'_, str>, usize, bool), I
             let mut escaped = false;
             loop {
                 let Some(&b) = bytes.get(i) else {
-                    return Err(IdentityError::BadParam { pos, reason: "unterminated quoted string" });
+                    return Err(IdentityError::BadParam {
+                        pos,
+                        reason: "unterminated quoted string",
+                    });
                 };
                 match (escaped, b) {
                     (false, b'\\') => escaped = true,
@@ -289,9 +346,16 @@ fn parse_value(value: &str, pos: usize) -> Result<(Cow<'_, str>, usize, bool), I
                 i += 1;
             }
             if i == start {
-                return Err(IdentityError::BadParam { pos, reason: "empty parameter value" });
+                return Err(IdentityError::BadParam {
+                    pos,
+                    reason: "empty parameter value",
+                });
             }
-            Ok((Cow::Borrowed(value.get(start..i).unwrap_or_default()), i, false))
+            Ok((
+                Cow::Borrowed(value.get(start..i).unwrap_or_default()),
+                i,
+                false,
+            ))
         }
     }
 }
@@ -315,7 +379,9 @@ mod tests {
     fn full_form_parses_with_every_variant_of_spacing_case_and_quoting() {
         for v in [
             format!("{T};info=<https://cert.example.org/passport.cer>;alg=ES256;ppt=shaken"),
-            format!("{T} ; INFO = <https://cert.example.org/passport.cer> ;Alg=ES256; PPT=\"shaken\""),
+            format!(
+                "{T} ; INFO = <https://cert.example.org/passport.cer> ;Alg=ES256; PPT=\"shaken\""
+            ),
             format!("  {T};ppt=shaken;info=<https://cert.example.org/passport.cer>;alg=ES256  "),
         ] {
             let h = IdentityHeader::parse(&v).unwrap();
@@ -332,31 +398,61 @@ mod tests {
 
     #[test]
     fn compact_form_and_extensions_are_recognised() {
-        let h = IdentityHeader::parse("..c2ln;info=<https://x/y>;ppt=shaken;foo=\"a b\";bar").unwrap();
+        let h =
+            IdentityHeader::parse("..c2ln;info=<https://x/y>;ppt=shaken;foo=\"a b\";bar").unwrap();
         assert_eq!(h.token, Token::Compact { signature: "c2ln" });
         assert_eq!(h.extensions.len(), 2);
-        assert_eq!(h.to_string(), "..c2ln;info=<https://x/y>;ppt=shaken;foo=\"a b\";bar");
+        assert_eq!(
+            h.to_string(),
+            "..c2ln;info=<https://x/y>;ppt=shaken;foo=\"a b\";bar"
+        );
     }
 
     #[test]
     fn malformed_headers_get_specific_errors() {
         let long = "a".repeat(MAX_IDENTITY_LEN + 1);
-        let cases: Vec<(String, fn(&IdentityError) -> bool)> = vec![
+        type Check = fn(&IdentityError) -> bool;
+        let cases: Vec<(String, Check)> = vec![
             (String::new(), |e| matches!(e, IdentityError::Empty)),
             (long, |e| matches!(e, IdentityError::TooLong { .. })),
-            ("a.b;info=<x>".into(), |e| matches!(e, IdentityError::BadToken { .. })),
-            ("a.b.c.d".into(), |e| matches!(e, IdentityError::BadToken { .. })),
-            ("a..c".into(), |e| matches!(e, IdentityError::BadToken { .. })),
-            ("a.b.".into(), |e| matches!(e, IdentityError::BadToken { .. })),
-            (";info=<x>".into(), |e| matches!(e, IdentityError::BadToken { .. })),
-            (format!("{T};info=https://x"), |e| matches!(e, IdentityError::BadParam { .. })),
-            (format!("{T};info=<https://x"), |e| matches!(e, IdentityError::BadParam { .. })),
-            (format!("{T};info=<a>;info=<b>"), |e| matches!(e, IdentityError::DuplicateParam { .. })),
-            (format!("{T};ppt=\"shaken"), |e| matches!(e, IdentityError::BadParam { .. })),
-            (format!("{T} x"), |e| matches!(e, IdentityError::BadParam { .. })),
-            (format!("{T};=x"), |e| matches!(e, IdentityError::BadParam { .. })),
+            ("a.b;info=<x>".into(), |e| {
+                matches!(e, IdentityError::BadToken { .. })
+            }),
+            ("a.b.c.d".into(), |e| {
+                matches!(e, IdentityError::BadToken { .. })
+            }),
+            ("a..c".into(), |e| {
+                matches!(e, IdentityError::BadToken { .. })
+            }),
+            ("a.b.".into(), |e| {
+                matches!(e, IdentityError::BadToken { .. })
+            }),
+            (";info=<x>".into(), |e| {
+                matches!(e, IdentityError::BadToken { .. })
+            }),
+            (format!("{T};info=https://x"), |e| {
+                matches!(e, IdentityError::BadParam { .. })
+            }),
+            (format!("{T};info=<https://x"), |e| {
+                matches!(e, IdentityError::BadParam { .. })
+            }),
+            (format!("{T};info=<a>;info=<b>"), |e| {
+                matches!(e, IdentityError::DuplicateParam { .. })
+            }),
+            (format!("{T};ppt=\"shaken"), |e| {
+                matches!(e, IdentityError::BadParam { .. })
+            }),
+            (format!("{T} x"), |e| {
+                matches!(e, IdentityError::BadParam { .. })
+            }),
+            (format!("{T};=x"), |e| {
+                matches!(e, IdentityError::BadParam { .. })
+            }),
             (format!("{T}{}", ";a".repeat(MAX_PARAMS + 1)), |e| {
-                matches!(e, IdentityError::TooManyParams { .. } | IdentityError::DuplicateParam { .. })
+                matches!(
+                    e,
+                    IdentityError::TooManyParams { .. } | IdentityError::DuplicateParam { .. }
+                )
             }),
         ];
         for (v, want) in cases {

@@ -121,7 +121,15 @@ mod tests {
 
     #[test]
     fn strings_escape_like_serde_json() {
-        for s in ["plain", "quo\"te", "back\\slash", "nl\nx", "\u{1}\u{1f}", "ünïcödé €", "tab\t"] {
+        for s in [
+            "plain",
+            "quo\"te",
+            "back\\slash",
+            "nl\nx",
+            "\u{1}\u{1f}",
+            "ünïcödé €",
+            "tab\t",
+        ] {
             let mut out = String::new();
             write_str(&mut out, s);
             assert_eq!(out, serde_json::to_string(s).unwrap());
@@ -130,7 +138,8 @@ mod tests {
 
     #[test]
     fn values_are_written_with_sorted_keys_and_no_whitespace() {
-        let v: Value = serde_json::from_str(r#"{ "b": [1, {"z": null, "a": true}], "a": "x" }"#).unwrap();
+        let v: Value =
+            serde_json::from_str(r#"{ "b": [1, {"z": null, "a": true}], "a": "x" }"#).unwrap();
         let mut out = String::new();
         write_value(&mut out, &v);
         assert_eq!(out, r#"{"a":"x","b":[1,{"a":true,"z":null}]}"#);

@@ -5,13 +5,13 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-use base64::{alphabet, Engine as _};
+use base64::{Engine as _, alphabet};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
 use crate::claims::{Claims, ClaimsError};
 use crate::error::{TokenPart, VerifyError};
-use crate::json::{write_str, write_value, ObjectWriter};
+use crate::json::{ObjectWriter, write_str, write_value};
 use crate::key::ES256_SIGNATURE_LEN;
 
 /// base64url without padding on output; padding tolerated on input (some deployed signers
@@ -158,35 +158,59 @@ pub struct DecodedPassport<'a> {
 }
 
 fn malformed(part: TokenPart, reason: impl fmt::Display) -> VerifyError {
-    VerifyError::TokenMalformed { part, reason: reason.to_string() }
+    VerifyError::TokenMalformed {
+        part,
+        reason: reason.to_string(),
+    }
 }
 
 /// Decodes a full compact JWS `header.payload.signature`.
 pub fn decode(token: &str) -> Result<DecodedPassport<'_>, VerifyError> {
     let mut parts = token.splitn(3, '.');
     let (Some(h64), Some(p64), Some(s64)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(malformed(TokenPart::Structure, "expected header.payload.signature"));
+        return Err(malformed(
+            TokenPart::Structure,
+            "expected header.payload.signature",
+        ));
     };
     if s64.contains('.') {
         return Err(malformed(TokenPart::Structure, "more than three parts"));
     }
     let signing_input = token.get(..h64.len() + 1 + p64.len()).unwrap_or_default();
     let mut buf = Vec::with_capacity(p64.len());
-    B64URL.decode_vec(h64, &mut buf).map_err(|e| malformed(TokenPart::Header, e))?;
-    let header: ProtectedHeader = serde_json::from_slice(&buf).map_err(|e| malformed(TokenPart::Header, e))?;
+    B64URL
+        .decode_vec(h64, &mut buf)
+        .map_err(|e| malformed(TokenPart::Header, e))?;
+    let header: ProtectedHeader =
+        serde_json::from_slice(&buf).map_err(|e| malformed(TokenPart::Header, e))?;
     buf.clear();
-    B64URL.decode_vec(p64, &mut buf).map_err(|e| malformed(TokenPart::Payload, e))?;
+    B64URL
+        .decode_vec(p64, &mut buf)
+        .map_err(|e| malformed(TokenPart::Payload, e))?;
     let claims = Claims::from_json(&buf).map_err(claims_error)?;
     // 64 bytes are 86 base64url characters (88 padded); refuse far longer input unread.
     if s64.len() > 2 * ES256_SIGNATURE_LEN {
-        return Err(malformed(TokenPart::Signature, format_args!("{} characters, expected 86", s64.len())));
+        return Err(malformed(
+            TokenPart::Signature,
+            format_args!("{} characters, expected 86", s64.len()),
+        ));
     }
     buf.clear();
-    B64URL.decode_vec(s64, &mut buf).map_err(|e| malformed(TokenPart::Signature, e))?;
+    B64URL
+        .decode_vec(s64, &mut buf)
+        .map_err(|e| malformed(TokenPart::Signature, e))?;
     let signature: [u8; ES256_SIGNATURE_LEN] = buf.as_slice().try_into().map_err(|_| {
-        malformed(TokenPart::Signature, format_args!("{} bytes, expected 64 (ES256 r || s)", buf.len()))
+        malformed(
+            TokenPart::Signature,
+            format_args!("{} bytes, expected 64 (ES256 r || s)", buf.len()),
+        )
     })?;
-    Ok(DecodedPassport { header, claims, signing_input, signature })
+    Ok(DecodedPassport {
+        header,
+        claims,
+        signing_input,
+        signature,
+    })
 }
 
 fn claims_error(e: ClaimsError) -> VerifyError {
@@ -201,10 +225,17 @@ fn claims_error(e: ClaimsError) -> VerifyError {
 pub fn decode_unverified_json(token: &str) -> Result<(Value, Value), VerifyError> {
     let mut parts = token.split('.');
     let (Some(h64), Some(p64)) = (parts.next(), parts.next()) else {
-        return Err(malformed(TokenPart::Structure, "expected header.payload.signature"));
+        return Err(malformed(
+            TokenPart::Structure,
+            "expected header.payload.signature",
+        ));
     };
-    let h = B64URL.decode(h64).map_err(|e| malformed(TokenPart::Header, e))?;
-    let p = B64URL.decode(p64).map_err(|e| malformed(TokenPart::Payload, e))?;
+    let h = B64URL
+        .decode(h64)
+        .map_err(|e| malformed(TokenPart::Header, e))?;
+    let p = B64URL
+        .decode(p64)
+        .map_err(|e| malformed(TokenPart::Payload, e))?;
     let h = serde_json::from_slice(&h).map_err(|e| malformed(TokenPart::Header, e))?;
     let p = serde_json::from_slice(&p).map_err(|e| malformed(TokenPart::Payload, e))?;
     Ok((h, p))
@@ -238,7 +269,9 @@ mod tests {
         assert_eq!(serde_json::from_str::<ProtectedHeader>(&json).unwrap(), h);
         let mut with_extra = h.clone();
         with_extra.other.insert("kid".into(), Value::from("k1"));
-        with_extra.other.insert("crit".into(), Value::from(vec!["x"]));
+        with_extra
+            .other
+            .insert("crit".into(), Value::from(vec!["x"]));
         assert_eq!(
             with_extra.to_canonical_json(),
             r#"{"alg":"ES256","crit":["x"],"kid":"k1","ppt":"shaken","typ":"passport","x5u":"https://cert.example.org/passport.cer"}"#

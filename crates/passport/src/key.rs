@@ -2,8 +2,8 @@
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{
-    self, EcdsaKeyPair, KeyPair as _, ParsedPublicKey, ECDSA_P256_SHA256_FIXED,
-    ECDSA_P256_SHA256_FIXED_SIGNING,
+    self, ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _,
+    ParsedPublicKey,
 };
 
 /// Length of an ES256 signature in JWS form (r || s).
@@ -42,17 +42,27 @@ pub struct SigningKey {
 impl SigningKey {
     /// Generates a fresh key (for tests and development PKIs).
     pub fn generate() -> Result<Self, KeyError> {
-        let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
-            .map_err(|e| KeyError::NotP256 { reason: e.to_string() })?;
-        Ok(Self { pair, rng: SystemRandom::new() })
+        let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).map_err(|e| {
+            KeyError::NotP256 {
+                reason: e.to_string(),
+            }
+        })?;
+        Ok(Self {
+            pair,
+            rng: SystemRandom::new(),
+        })
     }
 
     /// Reads a PKCS#8 (`PRIVATE KEY`) or SEC1 (`EC PRIVATE KEY`) PEM document.
     pub fn from_pem(pem_text: &str) -> Result<Self, KeyError> {
-        let block = pem::parse(pem_text).map_err(|e| KeyError::Pem { reason: e.to_string() })?;
+        let block = pem::parse(pem_text).map_err(|e| KeyError::Pem {
+            reason: e.to_string(),
+        })?;
         match block.tag() {
             "PRIVATE KEY" | "EC PRIVATE KEY" => Self::from_der(block.contents()),
-            other => Err(KeyError::WrongPemLabel { label: other.to_owned() }),
+            other => Err(KeyError::WrongPemLabel {
+                label: other.to_owned(),
+            }),
         }
     }
 
@@ -60,14 +70,24 @@ impl SigningKey {
     pub fn from_der(der: &[u8]) -> Result<Self, KeyError> {
         let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der)
             .or_else(|_| EcdsaKeyPair::from_private_key_der(&ECDSA_P256_SHA256_FIXED_SIGNING, der))
-            .map_err(|e| KeyError::NotP256 { reason: e.to_string() })?;
-        Ok(Self { pair, rng: SystemRandom::new() })
+            .map_err(|e| KeyError::NotP256 {
+                reason: e.to_string(),
+            })?;
+        Ok(Self {
+            pair,
+            rng: SystemRandom::new(),
+        })
     }
 
     /// The key as a PKCS#8 PEM document (for writing a generated key to a file).
     pub fn to_pkcs8_pem(&self) -> Result<String, KeyError> {
-        let doc = self.pair.to_pkcs8v1().map_err(|e| KeyError::NotP256 { reason: e.to_string() })?;
-        Ok(pem::encode(&pem::Pem::new("PRIVATE KEY", doc.as_ref().to_vec())))
+        let doc = self.pair.to_pkcs8v1().map_err(|e| KeyError::NotP256 {
+            reason: e.to_string(),
+        })?;
+        Ok(pem::encode(&pem::Pem::new(
+            "PRIVATE KEY",
+            doc.as_ref().to_vec(),
+        )))
     }
 
     /// The public key as an uncompressed SEC1 point (65 bytes).
@@ -82,8 +102,13 @@ impl SigningKey {
 
     /// Signs `message` with ES256 and returns the 64-byte `r || s` signature.
     pub fn sign(&self, message: &[u8]) -> Result<[u8; ES256_SIGNATURE_LEN], crate::SignError> {
-        let sig = self.pair.sign(&self.rng, message).map_err(|_| crate::SignError::Crypto)?;
-        sig.as_ref().try_into().map_err(|_| crate::SignError::Crypto)
+        let sig = self
+            .pair
+            .sign(&self.rng, message)
+            .map_err(|_| crate::SignError::Crypto)?;
+        sig.as_ref()
+            .try_into()
+            .map_err(|_| crate::SignError::Crypto)
     }
 }
 
@@ -103,8 +128,11 @@ pub struct VerifyingKey {
 impl VerifyingKey {
     /// From an uncompressed (or compressed) SEC1 point.
     pub fn from_sec1(point: &[u8]) -> Result<Self, KeyError> {
-        let key = ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point)
-            .map_err(|e| KeyError::NotP256 { reason: e.to_string() })?;
+        let key = ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point).map_err(|e| {
+            KeyError::NotP256 {
+                reason: e.to_string(),
+            }
+        })?;
         Ok(Self { key })
     }
 
@@ -134,7 +162,13 @@ impl std::fmt::Debug for VerifyingKey {
 /// The raw aws-lc-rs ES256 verification, without any PASSporT processing: the ceiling that
 /// benchmarks compare against.
 pub fn raw_es256_verify(key: &VerifyingKey, message: &[u8], signature: &[u8]) -> bool {
-    signature::VerificationAlgorithm::verify_sig(&ECDSA_P256_SHA256_FIXED, key.as_bytes(), message, signature).is_ok()
+    signature::VerificationAlgorithm::verify_sig(
+        &ECDSA_P256_SHA256_FIXED,
+        key.as_bytes(),
+        message,
+        signature,
+    )
+    .is_ok()
 }
 
 #[cfg(test)]
@@ -156,9 +190,18 @@ mod tests {
 
     #[test]
     fn wrong_pem_labels_and_garbage_are_refused() {
-        assert!(matches!(SigningKey::from_pem("nope"), Err(KeyError::Pem { .. })));
+        assert!(matches!(
+            SigningKey::from_pem("nope"),
+            Err(KeyError::Pem { .. })
+        ));
         let cert = pem::encode(&pem::Pem::new("CERTIFICATE", vec![1, 2, 3]));
-        assert!(matches!(SigningKey::from_pem(&cert), Err(KeyError::WrongPemLabel { .. })));
-        assert!(matches!(VerifyingKey::from_sec1(&[4; 65]), Err(KeyError::NotP256 { .. })));
+        assert!(matches!(
+            SigningKey::from_pem(&cert),
+            Err(KeyError::WrongPemLabel { .. })
+        ));
+        assert!(matches!(
+            VerifyingKey::from_sec1(&[4; 65]),
+            Err(KeyError::NotP256 { .. })
+        ));
     }
 }

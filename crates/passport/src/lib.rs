@@ -26,7 +26,9 @@ pub mod sign;
 pub mod tn;
 pub mod verify;
 
-pub use error::{CredentialFailure, CredentialFailureKind, Disposition, TokenPart, VerifyError, Verstat};
+pub use error::{
+    CredentialFailure, CredentialFailureKind, Disposition, TokenPart, VerifyError, Verstat,
+};
 pub use tn::{TelephoneNumber, TnError};
 
 /// Why a PASSporT could not be signed.

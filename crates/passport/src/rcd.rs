@@ -3,8 +3,8 @@
 //! `jcl`), written `<alg>-<base64 digest>` as in W3C Subresource Integrity.
 
 use aws_lc_rs::digest;
-use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 
 /// The digest algorithms accepted in `rcdi`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -74,9 +74,13 @@ pub fn integrity_digest(alg: DigestAlg, content: &[u8]) -> String {
 
 /// Checks `content` against an integrity string; base64 padding is optional.
 pub fn check_integrity(expected: &str, content: &[u8]) -> Result<(), IntegrityError> {
-    let malformed = || IntegrityError::Malformed { value: expected.chars().take(100).collect() };
+    let malformed = || IntegrityError::Malformed {
+        value: expected.chars().take(100).collect(),
+    };
     let (alg, b64) = expected.split_once('-').ok_or_else(malformed)?;
-    let alg = DigestAlg::parse(alg).ok_or_else(|| IntegrityError::UnsupportedAlg { alg: alg.chars().take(16).collect() })?;
+    let alg = DigestAlg::parse(alg).ok_or_else(|| IntegrityError::UnsupportedAlg {
+        alg: alg.chars().take(16).collect(),
+    })?;
     let want = STANDARD
         .decode(b64)
         .or_else(|_| STANDARD_NO_PAD.decode(b64))
@@ -108,8 +112,17 @@ mod tests {
             integrity_digest(DigestAlg::Sha256, b""),
             "sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
         );
-        assert!(matches!(check_integrity("md5-abc", logo), Err(IntegrityError::UnsupportedAlg { .. })));
-        assert!(matches!(check_integrity("nodash", logo), Err(IntegrityError::Malformed { .. })));
-        assert!(matches!(check_integrity("sha256-!!!", logo), Err(IntegrityError::Malformed { .. })));
+        assert!(matches!(
+            check_integrity("md5-abc", logo),
+            Err(IntegrityError::UnsupportedAlg { .. })
+        ));
+        assert!(matches!(
+            check_integrity("nodash", logo),
+            Err(IntegrityError::Malformed { .. })
+        ));
+        assert!(matches!(
+            check_integrity("sha256-!!!", logo),
+            Err(IntegrityError::Malformed { .. })
+        ));
     }
 }

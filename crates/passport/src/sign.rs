@@ -6,10 +6,10 @@
 
 use base64::Engine as _;
 
-use crate::claims::Claims;
-use crate::jws::{Ppt, ProtectedHeader, B64URL};
-use crate::key::SigningKey;
 use crate::SignError;
+use crate::claims::Claims;
+use crate::jws::{B64URL, Ppt, ProtectedHeader};
+use crate::key::SigningKey;
 
 /// The longest x5u URL accepted for signing.
 pub const MAX_X5U_LEN: usize = 1024;
@@ -25,15 +25,26 @@ pub struct Signer {
 
 /// Checks that a certificate URL can be carried in `x5u` and in `info=<...>`.
 pub fn check_x5u(url: &str) -> Result<(), SignError> {
-    let invalid = |reason| Err(SignError::InvalidX5u { url: url.chars().take(80).collect(), reason });
+    let invalid = |reason| {
+        Err(SignError::InvalidX5u {
+            url: url.chars().take(80).collect(),
+            reason,
+        })
+    };
     if url.len() > MAX_X5U_LEN {
         return invalid("longer than 1024 bytes");
     }
-    let lower = url.get(..8).map(str::to_ascii_lowercase).unwrap_or_default();
+    let lower = url
+        .get(..8)
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
     if !(lower.starts_with("https://") || lower.starts_with("http://")) {
         return invalid("not an http(s) URL");
     }
-    if url.bytes().any(|b| b.is_ascii_control() || b" <>\"".contains(&b)) {
+    if url
+        .bytes()
+        .any(|b| b.is_ascii_control() || b" <>\"".contains(&b))
+    {
         return invalid("contains spaces, controls, quotes or angle brackets");
     }
     Ok(())
@@ -77,7 +88,10 @@ impl Signer {
     pub fn sign_token(&self, ppt: Ppt, claims: &Claims) -> Result<String, SignError> {
         let mut json = String::with_capacity(256);
         claims.write_canonical(&mut json);
-        let prefix = self.prefixes.get(Self::prefix_index(ppt)).map_or("", String::as_str);
+        let prefix = self
+            .prefixes
+            .get(Self::prefix_index(ppt))
+            .map_or("", String::as_str);
         let mut token = String::with_capacity(prefix.len() + json.len() * 4 / 3 + 100);
         token.push_str(prefix);
         B64URL.encode_string(json.as_bytes(), &mut token);
@@ -108,7 +122,12 @@ impl Signer {
 
 /// The claims each PASSporT type requires of a signer.
 fn validate_for(ppt: Ppt, claims: &Claims) -> Result<(), SignError> {
-    let missing = |claim| Err(SignError::InvalidClaim { claim, reason: "required for this ppt".into() });
+    let missing = |claim| {
+        Err(SignError::InvalidClaim {
+            claim,
+            reason: "required for this ppt".into(),
+        })
+    };
     match ppt {
         Ppt::Shaken => {
             if claims.attest.is_none() {
@@ -118,7 +137,10 @@ fn validate_for(ppt: Ppt, claims: &Claims) -> Result<(), SignError> {
                 return missing("origid");
             }
             if claims.orig.tn().is_none() {
-                return Err(SignError::InvalidClaim { claim: "orig", reason: "SHAKEN requires orig tn".into() });
+                return Err(SignError::InvalidClaim {
+                    claim: "orig",
+                    reason: "SHAKEN requires orig tn".into(),
+                });
             }
         }
         Ppt::Div => {

@@ -97,12 +97,17 @@ impl TelephoneNumber {
     /// parameter, are ignored.
     pub fn from_uri(input: &str) -> Result<Self, TnError> {
         if input.len() > MAX_TN_INPUT {
-            return Err(TnError::TooLong { len: input.len(), max: MAX_TN_INPUT });
+            return Err(TnError::TooLong {
+                len: input.len(),
+                max: MAX_TN_INPUT,
+            });
         }
         let uri = strip_name_addr(input.trim());
-        let (scheme, rest) = uri.split_once(':').ok_or_else(|| TnError::UnsupportedScheme {
-            scheme: truncate(uri, 16),
-        })?;
+        let (scheme, rest) = uri
+            .split_once(':')
+            .ok_or_else(|| TnError::UnsupportedScheme {
+                scheme: truncate(uri, 16),
+            })?;
         let telephone_subscriber = if scheme.eq_ignore_ascii_case("tel") {
             // tel:number;params  (the URI's own parameters are the number's)
             rest
@@ -117,7 +122,9 @@ impl TelephoneNumber {
             }
             user
         } else {
-            return Err(TnError::UnsupportedScheme { scheme: truncate(scheme, 16) });
+            return Err(TnError::UnsupportedScheme {
+                scheme: truncate(scheme, 16),
+            });
         };
         let mut decoded = [0u8; MAX_TN_INPUT];
         let decoded = percent_decode(telephone_subscriber.as_bytes(), &mut decoded)?;
@@ -126,7 +133,10 @@ impl TelephoneNumber {
         let mut context: &[u8] = &[];
         for param in parts {
             let (name, value) = match param.iter().position(|&b| b == b'=') {
-                Some(eq) => (param.get(..eq).unwrap_or_default(), param.get(eq + 1..).unwrap_or_default()),
+                Some(eq) => (
+                    param.get(..eq).unwrap_or_default(),
+                    param.get(eq + 1..).unwrap_or_default(),
+                ),
                 None => (param, &[][..]),
             };
             if name.eq_ignore_ascii_case(b"phone-context") {
@@ -142,7 +152,9 @@ impl TelephoneNumber {
             let prefix = Self::canonicalise(context, &[])?;
             return Self::canonicalise(number, prefix.as_str().as_bytes());
         }
-        Err(TnError::DomainPhoneContext { context: truncate(&String::from_utf8_lossy(context), 64) })
+        Err(TnError::DomainPhoneContext {
+            context: truncate(&String::from_utf8_lossy(context), 64),
+        })
     }
 
     /// The canonical form, e.g. `12155551212`.
@@ -159,7 +171,10 @@ impl TelephoneNumber {
 
     fn canonicalise(input: &[u8], prefix: &[u8]) -> Result<Self, TnError> {
         if input.len() > MAX_TN_INPUT {
-            return Err(TnError::TooLong { len: input.len(), max: MAX_TN_INPUT });
+            return Err(TnError::TooLong {
+                len: input.len(),
+                max: MAX_TN_INPUT,
+            });
         }
         let mut out = Builder::default();
         for &b in prefix {
@@ -192,7 +207,10 @@ impl Builder {
                 self.len += 1;
                 Ok(())
             }
-            None => Err(TnError::TooLong { len: self.len + 1, max: MAX_TN_DIGITS }),
+            None => Err(TnError::TooLong {
+                len: self.len + 1,
+                max: MAX_TN_DIGITS,
+            }),
         }
     }
 
@@ -200,8 +218,14 @@ impl Builder {
         if self.len == 0 {
             return Err(TnError::Empty);
         }
-        let len = u8::try_from(self.len).map_err(|_| TnError::TooLong { len: self.len, max: MAX_TN_DIGITS })?;
-        Ok(TelephoneNumber { len, bytes: self.bytes })
+        let len = u8::try_from(self.len).map_err(|_| TnError::TooLong {
+            len: self.len,
+            max: MAX_TN_DIGITS,
+        })?;
+        Ok(TelephoneNumber {
+            len,
+            bytes: self.bytes,
+        })
     }
 }
 
@@ -244,7 +268,10 @@ fn percent_decode<'a>(input: &[u8], buf: &'a mut [u8; MAX_TN_INPUT]) -> Result<&
             i += 1;
             b
         };
-        let slot = buf.get_mut(len).ok_or(TnError::TooLong { len: input.len(), max: MAX_TN_INPUT })?;
+        let slot = buf.get_mut(len).ok_or(TnError::TooLong {
+            len: input.len(),
+            max: MAX_TN_INPUT,
+        })?;
         *slot = out;
         len += 1;
     }
@@ -298,8 +325,16 @@ mod tests {
 
     #[test]
     fn separators_and_plus_are_removed() {
-        assert_eq!(TelephoneNumber::parse("+1 (215) 555-1212").unwrap().as_str(), "12155551212");
-        assert_eq!(TelephoneNumber::parse("1.215.555.1212").unwrap().as_str(), "12155551212");
+        assert_eq!(
+            TelephoneNumber::parse("+1 (215) 555-1212")
+                .unwrap()
+                .as_str(),
+            "12155551212"
+        );
+        assert_eq!(
+            TelephoneNumber::parse("1.215.555.1212").unwrap().as_str(),
+            "12155551212"
+        );
         assert_eq!(TelephoneNumber::parse("*67#").unwrap().as_str(), "*67#");
     }
 
@@ -308,8 +343,14 @@ mod tests {
         assert_eq!(TelephoneNumber::parse(""), Err(TnError::Empty));
         assert_eq!(TelephoneNumber::parse("+-()"), Err(TnError::Empty));
         assert_eq!(TelephoneNumber::parse("1+2"), Err(TnError::MisplacedPlus));
-        assert!(matches!(TelephoneNumber::parse("1800FLOWERS"), Err(TnError::InvalidChar { ch: 'F', pos: 4 })));
-        assert!(matches!(TelephoneNumber::parse(&"1".repeat(21)), Err(TnError::TooLong { .. })));
+        assert!(matches!(
+            TelephoneNumber::parse("1800FLOWERS"),
+            Err(TnError::InvalidChar { ch: 'F', pos: 4 })
+        ));
+        assert!(matches!(
+            TelephoneNumber::parse(&"1".repeat(21)),
+            Err(TnError::TooLong { .. })
+        ));
         assert!(TelephoneNumber::parse(&"1".repeat(20)).is_ok());
     }
 
@@ -317,17 +358,30 @@ mod tests {
     fn numbers_come_out_of_sip_and_tel_uris() {
         let cases = [
             ("sip:+12155551212@example.com;user=phone", "12155551212"),
-            ("<sip:+1-215-555-1212@example.com;user=phone>;tag=abc", "12155551212"),
+            (
+                "<sip:+1-215-555-1212@example.com;user=phone>;tag=abc",
+                "12155551212",
+            ),
             ("\"Alice\" <sips:12155551212@10.0.0.1:5061>", "12155551212"),
             ("tel:+1-215-555-1212", "12155551212"),
             ("<tel:5551212;phone-context=+1-215>", "12155551212"),
-            ("sip:5551212;phone-context=+1215@example.com;user=phone", "12155551212"),
-            ("tel:+12155551212;tgrp=TG-1;trunk-context=example.com", "12155551212"),
+            (
+                "sip:5551212;phone-context=+1215@example.com;user=phone",
+                "12155551212",
+            ),
+            (
+                "tel:+12155551212;tgrp=TG-1;trunk-context=example.com",
+                "12155551212",
+            ),
             ("sip:%2B12155551212@example.com", "12155551212"),
             ("sip:+12155551212:secret@example.com", "12155551212"),
         ];
         for (uri, tn) in cases {
-            assert_eq!(TelephoneNumber::from_uri(uri).unwrap().as_str(), tn, "{uri}");
+            assert_eq!(
+                TelephoneNumber::from_uri(uri).unwrap().as_str(),
+                tn,
+                "{uri}"
+            );
         }
     }
 
@@ -337,10 +391,25 @@ mod tests {
             TelephoneNumber::from_uri("tel:5551212;phone-context=example.com"),
             Err(TnError::DomainPhoneContext { .. })
         ));
-        assert!(matches!(TelephoneNumber::from_uri("sip:alice@example.com"), Err(TnError::InvalidChar { .. })));
-        assert!(matches!(TelephoneNumber::from_uri("mailto:a@b"), Err(TnError::UnsupportedScheme { .. })));
-        assert_eq!(TelephoneNumber::from_uri("sip:example.com"), Err(TnError::NoUserPart));
-        assert_eq!(TelephoneNumber::from_uri("sip:%zz@example.com"), Err(TnError::BadPercentEncoding));
-        assert!(matches!(TelephoneNumber::from_uri(&"9".repeat(600)), Err(TnError::TooLong { .. })));
+        assert!(matches!(
+            TelephoneNumber::from_uri("sip:alice@example.com"),
+            Err(TnError::InvalidChar { .. })
+        ));
+        assert!(matches!(
+            TelephoneNumber::from_uri("mailto:a@b"),
+            Err(TnError::UnsupportedScheme { .. })
+        ));
+        assert_eq!(
+            TelephoneNumber::from_uri("sip:example.com"),
+            Err(TnError::NoUserPart)
+        );
+        assert_eq!(
+            TelephoneNumber::from_uri("sip:%zz@example.com"),
+            Err(TnError::BadPercentEncoding)
+        );
+        assert!(matches!(
+            TelephoneNumber::from_uri(&"9".repeat(600)),
+            Err(TnError::TooLong { .. })
+        ));
     }
 }

@@ -36,7 +36,11 @@ pub struct Policy {
 
 impl Default for Policy {
     fn default() -> Self {
-        Self { max_age_secs: 60, max_future_secs: 60, danger_allow_http_info: false }
+        Self {
+            max_age_secs: 60,
+            max_future_secs: 60,
+            danger_allow_http_info: false,
+        }
     }
 }
 
@@ -95,7 +99,11 @@ impl VerifiedPassport {
 }
 
 /// Parses `identity` and checks it against `call` without a certificate.
-pub fn check<'a>(identity: &'a str, call: &CallContext, policy: &Policy) -> Result<Unverified<'a>, VerifyError> {
+pub fn check<'a>(
+    identity: &'a str,
+    call: &CallContext,
+    policy: &Policy,
+) -> Result<Unverified<'a>, VerifyError> {
     let parsed = IdentityHeader::parse(identity)?;
     check_parsed(&parsed, call, policy)
 }
@@ -106,10 +114,14 @@ pub fn check_parsed<'a>(
     call: &CallContext,
     policy: &Policy,
 ) -> Result<Unverified<'a>, VerifyError> {
-    if let Some(time) = call.request_time {
-        if (call.now - time).abs() > policy.max_age_secs {
-            return Err(VerifyError::RequestTimeStale { time, now: call.now, max_age_secs: policy.max_age_secs });
-        }
+    if let Some(time) = call.request_time
+        && (call.now - time).abs() > policy.max_age_secs
+    {
+        return Err(VerifyError::RequestTimeStale {
+            time,
+            now: call.now,
+            max_age_secs: policy.max_age_secs,
+        });
     }
     let token = match identity.token {
         Token::Full(token) => token,
@@ -117,54 +129,96 @@ pub fn check_parsed<'a>(
     };
     let info = identity.info.ok_or(VerifyError::InfoMissing)?;
     check_info(info, policy)?;
-    if let Some(ppt) = identity.ppt.as_deref() {
-        if Ppt::parse(ppt).is_none() {
-            return Err(VerifyError::UnsupportedPpt { ppt: ppt.to_owned() });
-        }
+    if let Some(ppt) = identity.ppt.as_deref()
+        && Ppt::parse(ppt).is_none()
+    {
+        return Err(VerifyError::UnsupportedPpt {
+            ppt: ppt.to_owned(),
+        });
     }
-    if let Some(alg) = identity.alg.as_deref() {
-        if alg != "ES256" {
-            return Err(VerifyError::AlgParamMismatch { alg: alg.to_owned() });
-        }
+    if let Some(alg) = identity.alg.as_deref()
+        && alg != "ES256"
+    {
+        return Err(VerifyError::AlgParamMismatch {
+            alg: alg.to_owned(),
+        });
     }
     let passport = jws::decode(token)?;
     let header = &passport.header;
-    let alg = header.alg.as_deref().ok_or(VerifyError::HeaderParamMissing { param: "alg" })?;
+    let alg = header
+        .alg
+        .as_deref()
+        .ok_or(VerifyError::HeaderParamMissing { param: "alg" })?;
     if alg != "ES256" {
-        return Err(VerifyError::UnsupportedAlg { alg: alg.to_owned() });
+        return Err(VerifyError::UnsupportedAlg {
+            alg: alg.to_owned(),
+        });
     }
-    let typ = header.typ.as_deref().ok_or(VerifyError::HeaderParamMissing { param: "typ" })?;
+    let typ = header
+        .typ
+        .as_deref()
+        .ok_or(VerifyError::HeaderParamMissing { param: "typ" })?;
     if typ != "passport" {
-        return Err(VerifyError::UnsupportedTyp { typ: typ.to_owned() });
+        return Err(VerifyError::UnsupportedTyp {
+            typ: typ.to_owned(),
+        });
     }
-    let header_ppt = header.ppt.as_deref().ok_or(VerifyError::HeaderParamMissing { param: "ppt" })?;
-    let ppt = Ppt::parse(header_ppt).ok_or_else(|| VerifyError::UnsupportedPpt { ppt: header_ppt.to_owned() })?;
-    if let Some(param) = identity.ppt.as_deref() {
-        if param != header_ppt {
-            return Err(VerifyError::PptMismatch { param: param.to_owned(), header: header_ppt.to_owned() });
-        }
+    let header_ppt = header
+        .ppt
+        .as_deref()
+        .ok_or(VerifyError::HeaderParamMissing { param: "ppt" })?;
+    let ppt = Ppt::parse(header_ppt).ok_or_else(|| VerifyError::UnsupportedPpt {
+        ppt: header_ppt.to_owned(),
+    })?;
+    if let Some(param) = identity.ppt.as_deref()
+        && param != header_ppt
+    {
+        return Err(VerifyError::PptMismatch {
+            param: param.to_owned(),
+            header: header_ppt.to_owned(),
+        });
     }
-    let x5u = header.x5u.as_deref().ok_or(VerifyError::HeaderParamMissing { param: "x5u" })?;
+    let x5u = header
+        .x5u
+        .as_deref()
+        .ok_or(VerifyError::HeaderParamMissing { param: "x5u" })?;
     if x5u != info {
-        return Err(VerifyError::X5uMismatch { info: info.to_owned(), x5u: x5u.to_owned() });
+        return Err(VerifyError::X5uMismatch {
+            info: info.to_owned(),
+            x5u: x5u.to_owned(),
+        });
     }
     check_claims(&passport.claims, ppt, call, policy)?;
     // `x5u` borrows from the decoded header; keep the borrowed `info` (equal) instead.
-    Ok(Unverified { ppt, x5u: info, passport })
+    Ok(Unverified {
+        ppt,
+        x5u: info,
+        passport,
+    })
 }
 
 fn check_info(info: &str, policy: &Policy) -> Result<(), VerifyError> {
-    let lower = info.get(..8).map(str::to_ascii_lowercase).unwrap_or_default();
+    let lower = info
+        .get(..8)
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
     let https = lower.starts_with("https://") && info.len() > 8;
     let http = policy.danger_allow_http_info && lower.starts_with("http://") && info.len() > 7;
     if https || http {
         Ok(())
     } else {
-        Err(VerifyError::InfoInvalid { info: info.chars().take(200).collect() })
+        Err(VerifyError::InfoInvalid {
+            info: info.chars().take(200).collect(),
+        })
     }
 }
 
-fn check_claims(claims: &Claims, ppt: Ppt, call: &CallContext, policy: &Policy) -> Result<(), VerifyError> {
+fn check_claims(
+    claims: &Claims,
+    ppt: Ppt,
+    call: &CallContext,
+    policy: &Policy,
+) -> Result<(), VerifyError> {
     match ppt {
         Ppt::Shaken => {
             if claims.attest.is_none() {
@@ -173,7 +227,10 @@ fn check_claims(claims: &Claims, ppt: Ppt, call: &CallContext, policy: &Policy) 
             match claims.origid.as_deref() {
                 None => return Err(VerifyError::MissingClaim { claim: "origid" }),
                 Some("") => {
-                    return Err(VerifyError::InvalidClaim { claim: "origid", reason: "empty".into() });
+                    return Err(VerifyError::InvalidClaim {
+                        claim: "origid",
+                        reason: "empty".into(),
+                    });
                 }
                 Some(_) => {}
             }
@@ -191,21 +248,35 @@ fn check_claims(claims: &Claims, ppt: Ppt, call: &CallContext, policy: &Policy) 
     }
     let age = call.now - claims.iat;
     if age > policy.max_age_secs {
-        return Err(VerifyError::IatStale { iat: claims.iat, now: call.now, max_age_secs: policy.max_age_secs });
+        return Err(VerifyError::IatStale {
+            iat: claims.iat,
+            now: call.now,
+            max_age_secs: policy.max_age_secs,
+        });
     }
     if -age > policy.max_future_secs {
-        return Err(VerifyError::IatInFuture { iat: claims.iat, now: call.now, max_skew_secs: policy.max_future_secs });
+        return Err(VerifyError::IatInFuture {
+            iat: claims.iat,
+            now: call.now,
+            max_skew_secs: policy.max_future_secs,
+        });
     }
     let orig = claims.orig.tn().ok_or_else(|| VerifyError::InvalidClaim {
         claim: "orig",
         reason: "a telephone number (tn) is required".into(),
     })?;
     if *orig != call.from {
-        return Err(VerifyError::OrigMismatch { passport: orig.to_string(), request: call.from.to_string() });
+        return Err(VerifyError::OrigMismatch {
+            passport: orig.to_string(),
+            request: call.from.to_string(),
+        });
     }
     if !call.to.iter().any(|to| claims.dest.contains_tn(to)) {
         let request: Vec<&str> = call.to.iter().map(TelephoneNumber::as_str).collect();
-        return Err(VerifyError::DestMismatch { passport: claims.dest.to_string(), request: request.join(",") });
+        return Err(VerifyError::DestMismatch {
+            passport: claims.dest.to_string(),
+            request: request.join(","),
+        });
     }
     Ok(())
 }
@@ -229,11 +300,20 @@ impl<'a> Unverified<'a> {
     /// Completes verification with the validated certificate from `x5u`.
     pub fn verify(self, credential: &dyn Credential) -> Result<VerifiedPassport, VerifyError> {
         if let Some(orig) = self.passport.claims.orig.tn() {
-            credential.authorize_orig(orig).map_err(VerifyError::Credential)?;
+            credential
+                .authorize_orig(orig)
+                .map_err(VerifyError::Credential)?;
         }
-        if !credential.verifying_key().verify(self.passport.signing_input.as_bytes(), &self.passport.signature) {
+        if !credential.verifying_key().verify(
+            self.passport.signing_input.as_bytes(),
+            &self.passport.signature,
+        ) {
             return Err(VerifyError::SignatureInvalid);
         }
-        Ok(VerifiedPassport { header: self.passport.header, claims: self.passport.claims, ppt: self.ppt })
+        Ok(VerifiedPassport {
+            header: self.passport.header,
+            claims: self.passport.claims,
+            ppt: self.ppt,
+        })
     }
 }

@@ -1,5 +1,13 @@
 //! Test vectors from the RFCs, kept as data files under `tests/vectors/`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a failed step is a failed test"
+)]
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use passport::claims::{Attestation, Claims};
@@ -19,7 +27,9 @@ fn spki(pem_text: &str) -> VerifyingKey {
 }
 
 fn text<'a>(v: &'a Value, pointer: &str) -> &'a str {
-    v.pointer(pointer).and_then(Value::as_str).unwrap_or_else(|| panic!("no string at {pointer}"))
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("no string at {pointer}"))
 }
 
 /// RFC 8225 section 7.1 (the token RFC 8224 section 4 carries in its example INVITE): its
@@ -38,15 +48,20 @@ fn rfc8225_token_verifies_with_the_rfc_public_key() {
     assert!(!key.verify(&flipped, &sig));
 
     let (header, payload) = jws::decode_unverified_json(token).unwrap();
-    let want_header: Value = serde_json::from_str(text(&v, "/section_7_1_compact_form_example/header_json")).unwrap();
-    let want_payload: Value = serde_json::from_str(text(&v, "/section_7_1_compact_form_example/payload_json")).unwrap();
+    let want_header: Value =
+        serde_json::from_str(text(&v, "/section_7_1_compact_form_example/header_json")).unwrap();
+    let want_payload: Value =
+        serde_json::from_str(text(&v, "/section_7_1_compact_form_example/payload_json")).unwrap();
     assert_eq!(header, want_header);
     assert_eq!(payload, want_payload);
 
     // Its iat is a string (RFC 8225 erratum 5985): a strict verifier refuses the claims.
     assert!(matches!(
         jws::decode(token),
-        Err(VerifyError::TokenMalformed { part: TokenPart::Payload, .. })
+        Err(VerifyError::TokenMalformed {
+            part: TokenPart::Payload,
+            ..
+        })
     ));
 }
 
@@ -68,9 +83,15 @@ fn rfc8224_identity_header_parses_and_round_trips() {
 fn rfc8225_appendix_a_header_and_claims_encode_as_printed() {
     let v = vectors("rfc8225_appendix_a.json");
     let header: ProtectedHeader = serde_json::from_str(text(&v, "/header_json")).unwrap();
-    assert_eq!(B64.encode(header.to_canonical_json()), text(&v, "/header_b64"));
+    assert_eq!(
+        B64.encode(header.to_canonical_json()),
+        text(&v, "/header_b64")
+    );
     let claims = Claims::from_json(text(&v, "/payload_json").as_bytes()).unwrap();
-    assert_eq!(B64.encode(claims.to_canonical_json()), text(&v, "/payload_b64"));
+    assert_eq!(
+        B64.encode(claims.to_canonical_json()),
+        text(&v, "/payload_b64")
+    );
 }
 
 /// RFC 8588 section 6: the SHAKEN example claims serialise byte for byte as the RFC prints
@@ -87,12 +108,25 @@ fn rfc8588_example_serialises_as_printed() {
         Attestation::A,
         "123e4567-e89b-12d3-a456-426655440000",
     );
-    assert_eq!(claims.to_canonical_json(), text(e, "/payload_canonical_per_erratum_6656"));
-    assert_eq!(B64.encode(claims.to_canonical_json()), text(e, "/payload_canonical_per_erratum_6656_b64"));
+    assert_eq!(
+        claims.to_canonical_json(),
+        text(e, "/payload_canonical_per_erratum_6656")
+    );
+    assert_eq!(
+        B64.encode(claims.to_canonical_json()),
+        text(e, "/payload_canonical_per_erratum_6656_b64")
+    );
     let header = ProtectedHeader::passport(Ppt::Shaken, "https://cert.example.org/passport.cer");
-    assert_eq!(header.to_canonical_json(), text(e, "/protected_header_canonical"));
-    assert_eq!(B64.encode(header.to_canonical_json()), text(e, "/protected_header_canonical_b64"));
+    assert_eq!(
+        header.to_canonical_json(),
+        text(e, "/protected_header_canonical")
+    );
+    assert_eq!(
+        B64.encode(header.to_canonical_json()),
+        text(e, "/protected_header_canonical_b64")
+    );
     // And the RFC's own key order parses to the same header.
-    let printed: ProtectedHeader = serde_json::from_str(text(e, "/protected_header_printed")).unwrap();
+    let printed: ProtectedHeader =
+        serde_json::from_str(text(e, "/protected_header_printed")).unwrap();
     assert_eq!(printed, header);
 }
