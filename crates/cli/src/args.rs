@@ -73,7 +73,12 @@ pub struct SignArgs {
     #[arg(long, value_name = "TN")]
     pub orig: String,
     /// Called number(s), comma-separated.
-    #[arg(long, value_name = "TN[,TN...]", value_delimiter = ',', required = true)]
+    #[arg(
+        long,
+        value_name = "TN[,TN...]",
+        value_delimiter = ',',
+        required = true
+    )]
     pub dest: Vec<String>,
     /// Attestation level: A (full), B (partial) or C (gateway).
     #[arg(long, value_name = "A|B|C")]
@@ -108,7 +113,12 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "TN")]
     pub from: String,
     /// The called number(s), comma-separated.
-    #[arg(long, value_name = "TN[,TN...]", value_delimiter = ',', required = true)]
+    #[arg(
+        long,
+        value_name = "TN[,TN...]",
+        value_delimiter = ',',
+        required = true
+    )]
     pub to: Vec<String>,
     /// STI-CA trust anchors: a PEM bundle, or a directory of PEM files.
     #[arg(long, value_name = "FILE|DIR")]

@@ -4,11 +4,12 @@ use std::fs;
 use std::io::Write as _;
 use std::path::Path;
 
-use anyhow::{bail, Context as _};
+use anyhow::{Context as _, bail};
 
 /// Reads a private key file, refusing one that group or others may read.
 pub(crate) fn read_private_key(path: &Path) -> anyhow::Result<String> {
-    let meta = fs::metadata(path).with_context(|| format!("cannot read key file {}", path.display()))?;
+    let meta =
+        fs::metadata(path).with_context(|| format!("cannot read key file {}", path.display()))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
@@ -28,7 +29,12 @@ pub(crate) fn read_private_key(path: &Path) -> anyhow::Result<String> {
 
 /// Writes `contents` to `path`; with `secret`, the file is created with mode 0600 before any
 /// byte is written. Refuses to replace an existing file unless `force`.
-pub(crate) fn write_file(path: &Path, contents: &str, secret: bool, force: bool) -> anyhow::Result<()> {
+pub(crate) fn write_file(
+    path: &Path,
+    contents: &str,
+    secret: bool,
+    force: bool,
+) -> anyhow::Result<()> {
     let mut options = fs::OpenOptions::new();
     options.write(true);
     if force {
@@ -55,7 +61,8 @@ pub(crate) fn write_file(path: &Path, contents: &str, secret: bool, force: bool)
         file.set_permissions(fs::Permissions::from_mode(0o600))
             .with_context(|| format!("cannot restrict {}", path.display()))?;
     }
-    file.write_all(contents.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(contents.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
 

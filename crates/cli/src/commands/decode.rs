@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use passport::identity::{IdentityHeader, Token};
 use passport::jws;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 use crate::args::DecodeArgs;
 
@@ -28,10 +28,14 @@ pub(crate) fn run(args: &DecodeArgs) -> anyhow::Result<ExitCode> {
     }
     match header.token {
         Token::Full(token) => {
-            let (h, c) = jws::decode_unverified_json(token).context("cannot decode the PASSporT")?;
+            let (h, c) =
+                jws::decode_unverified_json(token).context("cannot decode the PASSporT")?;
             out.insert("header".into(), h);
             out.insert("claims".into(), c);
-            out.insert("signature".into(), json!(token.rsplit('.').next().unwrap_or_default()));
+            out.insert(
+                "signature".into(),
+                json!(token.rsplit('.').next().unwrap_or_default()),
+            );
         }
         Token::Compact { signature } => {
             out.insert("compact".into(), json!(true));

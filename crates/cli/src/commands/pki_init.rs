@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::{bail, Context as _};
+use anyhow::{Context as _, bail};
 use passport::TelephoneNumber;
 use pki::testpki::TestPki;
 use pki::tn_auth_list::{ServiceProviderCode, TnAuthList, TnEntry, TnRange};
@@ -26,7 +26,8 @@ pub(crate) fn run(args: &PkiInitArgs) -> anyhow::Result<ExitCode> {
         .tn_auth_list(list)
         .build()
         .context("cannot issue the development PKI")?;
-    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
     let files = [
         ("root.pem", pki.root_pem.as_str(), false),
         ("intermediate.pem", pki.intermediate_pem.as_str(), false),
@@ -48,20 +49,29 @@ pub(crate) fn run(args: &PkiInitArgs) -> anyhow::Result<ExitCode> {
 fn tn_entries(args: &PkiInitArgs) -> anyhow::Result<Vec<TnEntry>> {
     let mut entries = Vec::new();
     match (&args.spc, args.tn_ranges.is_empty()) {
-        (Some(spc), _) => entries.push(TnEntry::Spc(ServiceProviderCode::new(spc).context("invalid --spc")?)),
-        (None, true) => entries.push(TnEntry::Spc(ServiceProviderCode::new("1234").context("default SPC")?)),
+        (Some(spc), _) => entries.push(TnEntry::Spc(
+            ServiceProviderCode::new(spc).context("invalid --spc")?,
+        )),
+        (None, true) => entries.push(TnEntry::Spc(
+            ServiceProviderCode::new("1234").context("default SPC")?,
+        )),
         (None, false) => {}
     }
     for range in &args.tn_ranges {
         let Some((start, count)) = range.split_once(':') else {
             bail!("--tn-range {range:?} is not START:COUNT");
         };
-        let start = TelephoneNumber::parse(start).with_context(|| format!("--tn-range {range:?}: bad start"))?;
-        let count: u64 = count.parse().with_context(|| format!("--tn-range {range:?}: bad count"))?;
+        let start = TelephoneNumber::parse(start)
+            .with_context(|| format!("--tn-range {range:?}: bad start"))?;
+        let count: u64 = count
+            .parse()
+            .with_context(|| format!("--tn-range {range:?}: bad count"))?;
         let entry = if count == 1 {
             TnEntry::One(start)
         } else {
-            TnEntry::Range(TnRange::new(start, count).with_context(|| format!("--tn-range {range:?}"))?)
+            TnEntry::Range(
+                TnRange::new(start, count).with_context(|| format!("--tn-range {range:?}"))?,
+            )
         };
         entries.push(entry);
     }

@@ -3,18 +3,19 @@
 use std::process::ExitCode;
 
 use anyhow::Context as _;
+use passport::TelephoneNumber;
 use passport::claims::{Claims, Rcd};
 use passport::key::SigningKey;
-use passport::rcd::{integrity_digest, DigestAlg};
+use passport::rcd::{DigestAlg, integrity_digest};
 use passport::sign::Signer;
-use passport::TelephoneNumber;
 
 use crate::args::SignArgs;
 use crate::files::{read, read_private_key};
 
 pub(crate) fn run(args: &SignArgs) -> anyhow::Result<ExitCode> {
     let pem = read_private_key(&args.key)?;
-    let key = SigningKey::from_pem(&pem).with_context(|| format!("{} is not a usable key", args.key.display()))?;
+    let key = SigningKey::from_pem(&pem)
+        .with_context(|| format!("{} is not a usable key", args.key.display()))?;
     let signer = Signer::new(key, &args.x5u).context("--x5u")?;
     let orig = TelephoneNumber::parse(&args.orig).context("--orig")?;
     let dest = args
@@ -23,7 +24,9 @@ pub(crate) fn run(args: &SignArgs) -> anyhow::Result<ExitCode> {
         .map(|d| TelephoneNumber::parse(d).with_context(|| format!("--dest {d:?}")))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let origid = match &args.origid {
-        Some(id) => uuid::Uuid::parse_str(id).with_context(|| format!("--origid {id:?} is not a UUID"))?.to_string(),
+        Some(id) => uuid::Uuid::parse_str(id)
+            .with_context(|| format!("--origid {id:?} is not a UUID"))?
+            .to_string(),
         None => uuid::Uuid::new_v4().to_string(),
     };
     let iat = args.iat.unwrap_or_else(super::unix_now);

@@ -3,18 +3,18 @@
 use std::collections::HashMap;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context as _};
+use anyhow::{Context as _, bail};
 use engine::atis::VerificationResponse;
 use engine::verifier::{IdentityOutcome, Verifier, VerifierConfig};
 use engine::x5u::FetchOptions;
-use passport::verify::{CallContext, Policy};
 use passport::TelephoneNumber;
+use passport::verify::{CallContext, Policy};
 use pki::{Crl, TrustAnchors};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
+use crate::EXIT_NOT_VERIFIED;
 use crate::args::VerifyArgs;
 use crate::files::read;
-use crate::EXIT_NOT_VERIFIED;
 
 pub(crate) fn run(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     let from = TelephoneNumber::parse(&args.from).context("--from")?;
@@ -44,7 +44,11 @@ pub(crate) fn run(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
             })
             .collect::<anyhow::Result<_>>()?,
         fetch: FetchOptions {
-            extra_tls_roots_pem: args.x5u_tls_ca.iter().map(|p| read(p)).collect::<anyhow::Result<_>>()?,
+            extra_tls_roots_pem: args
+                .x5u_tls_ca
+                .iter()
+                .map(|p| read(p))
+                .collect::<anyhow::Result<_>>()?,
             danger_allow_http: args.danger_allow_http_x5u,
             danger_allow_private: args.danger_allow_private_x5u,
             ..FetchOptions::default()
@@ -52,20 +56,32 @@ pub(crate) fn run(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
         local_certificates: local_certificates(&args.certs)?,
     };
     let verifier = Verifier::new(config).context("cannot set up certificate fetching")?;
-    let call = CallContext { from, to, now: args.at.unwrap_or_else(super::unix_now), request_time: None };
+    let call = CallContext {
+        from,
+        to,
+        now: args.at.unwrap_or_else(super::unix_now),
+        request_time: None,
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     let outcomes = runtime.block_on(verifier.verify_all(&args.identity, &call));
     let first_failure = outcomes.iter().find_map(|o| o.result.as_ref().err());
-    let response = first_failure.map_or_else(VerificationResponse::passed, VerificationResponse::failed);
+    let response =
+        first_failure.map_or_else(VerificationResponse::passed, VerificationResponse::failed);
     let out = Output {
         verification_response: response,
-        detail: args.detail.then(|| json!({ "identities": outcomes.iter().map(detail).collect::<Vec<_>>() })),
+        detail: args
+            .detail
+            .then(|| json!({ "identities": outcomes.iter().map(detail).collect::<Vec<_>>() })),
     };
     super::print_line(&serde_json::to_string(&out)?)?;
-    Ok(if first_failure.is_none() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_NOT_VERIFIED) })
+    Ok(if first_failure.is_none() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_NOT_VERIFIED)
+    })
 }
 
 /// What `verify` prints: the ATIS envelope, plus `detail` when asked for.
