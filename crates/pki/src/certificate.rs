@@ -185,15 +185,17 @@ impl Certificate {
                 max: MAX_CERTIFICATE_LEN,
             });
         }
-        let (rest, x509) = X509Certificate::from_der(der)
-            .map_err(|e| CertificateError::Malformed { reason: e.to_string() })?;
+        let (rest, x509) =
+            X509Certificate::from_der(der).map_err(|e| CertificateError::Malformed {
+                reason: e.to_string(),
+            })?;
         if !rest.is_empty() {
             return Err(CertificateError::TrailingData { count: rest.len() });
         }
         let tbs_cert = &x509.tbs_certificate;
         let mut cert = Self {
             der: der.to_vec(),
-            version: tbs_cert.version.0 + 1,
+            version: tbs_cert.version.0.saturating_add(1),
             serial: tbs_cert.raw_serial().to_vec(),
             subject: tbs_cert.subject.to_string(),
             issuer: tbs_cert.issuer.to_string(),
@@ -229,24 +231,30 @@ impl Certificate {
         for ext in x509.extensions() {
             let oid = ext.oid.to_id_string();
             if seen.contains(&oid) {
-                cert.extension_problems
-                    .push(ExtensionProblem { oid, reason: "appears more than once".to_owned() });
+                cert.extension_problems.push(ExtensionProblem {
+                    oid,
+                    reason: "appears more than once".to_owned(),
+                });
                 continue;
             }
             if ext.critical && !UNDERSTOOD_EXTENSIONS.contains(&oid.as_str()) {
                 cert.unhandled_critical.push(oid.clone());
             }
             if let Some(error) = ext.parsed_extension().error() {
-                cert.extension_problems
-                    .push(ExtensionProblem { oid: oid.clone(), reason: error.to_string() });
+                cert.extension_problems.push(ExtensionProblem {
+                    oid: oid.clone(),
+                    reason: error.to_string(),
+                });
             }
             match (oid.as_str(), ext.parsed_extension()) {
                 (OID_TN_AUTH_LIST, _) => {
                     cert.tn_auth_list = Some(TnAuthList::from_der(ext.value));
                 }
                 (_, ParsedExtension::BasicConstraints(bc)) => {
-                    cert.basic_constraints =
-                        Some(BasicConstraints { ca: bc.ca, path_len: bc.path_len_constraint });
+                    cert.basic_constraints = Some(BasicConstraints {
+                        ca: bc.ca,
+                        path_len: bc.path_len_constraint,
+                    });
                 }
                 (_, ParsedExtension::KeyUsage(ku)) => cert.key_usage = Some(KeyUsage(ku.flags)),
                 (_, ParsedExtension::SubjectKeyIdentifier(kid)) => {
@@ -257,7 +265,9 @@ impl Certificate {
                 }
                 (_, ParsedExtension::CRLDistributionPoints(points)) => {
                     for point in points.iter() {
-                        if let Some(DistributionPointName::FullName(names)) = &point.distribution_point {
+                        if let Some(DistributionPointName::FullName(names)) =
+                            &point.distribution_point
+                        {
                             for name in names {
                                 if let GeneralName::URI(uri) = name {
                                     cert.crl_urls.push((*uri).to_owned());
@@ -412,10 +422,11 @@ impl Certificate {
 
     /// SHA-256 of the DER.
     pub fn sha256(&self) -> [u8; 32] {
-        let d = digest::digest(&digest::SHA256, &self.der);
-        let mut out = [0u8; 32];
-        out.copy_from_slice(d.as_ref());
-        out
+        // SHA-256 digests are always 32 bytes.
+        digest::digest(&digest::SHA256, &self.der)
+            .as_ref()
+            .try_into()
+            .unwrap_or([0u8; 32])
     }
 }
 
@@ -459,11 +470,15 @@ pub fn parse_chain(bytes: &[u8]) -> Result<Vec<Certificate>, CertificateError> {
         }
         return Ok(vec![Certificate::from_der(bytes)?]);
     }
-    let blocks = pem::decode_blocks(bytes, &["CERTIFICATE", "X509 CERTIFICATE"], MAX_CHAIN_CERTIFICATES)
-        .map_err(|source| match source {
-            PemError::TooManyBlocks { max, .. } => CertificateError::TooManyCertificates { max },
-            source => CertificateError::Pem { source },
-        })?;
+    let blocks = pem::decode_blocks(
+        bytes,
+        &["CERTIFICATE", "X509 CERTIFICATE"],
+        MAX_CHAIN_CERTIFICATES,
+    )
+    .map_err(|source| match source {
+        PemError::TooManyBlocks { max, .. } => CertificateError::TooManyCertificates { max },
+        source => CertificateError::Pem { source },
+    })?;
     if blocks.is_empty() {
         return Err(CertificateError::NoCertificate);
     }
@@ -471,8 +486,10 @@ pub fn parse_chain(bytes: &[u8]) -> Result<Vec<Certificate>, CertificateError> {
         .iter()
         .enumerate()
         .map(|(index, der)| {
-            Certificate::from_der(der)
-                .map_err(|e| CertificateError::InChain { index, source: Box::new(e) })
+            Certificate::from_der(der).map_err(|e| CertificateError::InChain {
+                index,
+                source: Box::new(e),
+            })
         })
         .collect()
 }
@@ -486,10 +503,12 @@ pub(crate) fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
     use fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 #[cfg(test)]
@@ -498,22 +517,40 @@ mod tests {
 
     #[test]
     fn garbage_and_oversized_input_is_refused() {
-        assert!(matches!(Certificate::from_der(&[0x30, 0x03, 1, 2, 3]), Err(CertificateError::Malformed { .. })));
-        assert!(matches!(Certificate::from_der(&[]), Err(CertificateError::Malformed { .. })));
+        assert!(matches!(
+            Certificate::from_der(&[0x30, 0x03, 1, 2, 3]),
+            Err(CertificateError::Malformed { .. })
+        ));
+        assert!(matches!(
+            Certificate::from_der(&[]),
+            Err(CertificateError::Malformed { .. })
+        ));
         assert!(matches!(
             Certificate::from_der(&vec![0; MAX_CERTIFICATE_LEN + 1]),
             Err(CertificateError::TooLarge { .. })
         ));
         assert_eq!(parse_chain(b" \n"), Err(CertificateError::NoCertificate));
-        assert_eq!(parse_chain(b"-----BEGIN PRIVATE KEY-----\nAQ==\n-----END PRIVATE KEY-----\n"), Err(CertificateError::NoCertificate));
+        assert_eq!(
+            parse_chain(b"-----BEGIN PRIVATE KEY-----\nAQ==\n-----END PRIVATE KEY-----\n"),
+            Err(CertificateError::NoCertificate)
+        );
         assert!(matches!(
             parse_chain(&vec![b' '; MAX_CHAIN_BYTES + 1]),
-            Err(CertificateError::TooLarge { what: "chain file", .. })
+            Err(CertificateError::TooLarge {
+                what: "chain file",
+                ..
+            })
         ));
         let bad = pem::encode("CERTIFICATE", &[0x30, 0x00]);
-        assert!(matches!(parse_chain(bad.as_bytes()), Err(CertificateError::InChain { index: 0, .. })));
+        assert!(matches!(
+            parse_chain(bad.as_bytes()),
+            Err(CertificateError::InChain { index: 0, .. })
+        ));
         let many = bad.repeat(MAX_CHAIN_CERTIFICATES + 1);
-        assert!(matches!(parse_chain(many.as_bytes()), Err(CertificateError::TooManyCertificates { .. })));
+        assert!(matches!(
+            parse_chain(many.as_bytes()),
+            Err(CertificateError::TooManyCertificates { .. })
+        ));
     }
 
     #[test]

@@ -278,13 +278,19 @@ impl ChainError {
 
 impl From<&ChainError> for CredentialFailure {
     fn from(error: &ChainError) -> Self {
-        Self { kind: error.kind(), detail: error.to_string() }
+        Self {
+            kind: error.kind(),
+            detail: error.to_string(),
+        }
     }
 }
 
 impl From<&CertificateError> for CredentialFailure {
     fn from(error: &CertificateError) -> Self {
-        Self { kind: CredentialFailureKind::Malformed, detail: error.to_string() }
+        Self {
+            kind: CredentialFailureKind::Malformed,
+            detail: error.to_string(),
+        }
     }
 }
 
@@ -298,7 +304,10 @@ pub fn validate(
 ) -> Result<ValidatedCredential, ChainError> {
     let (leaf, intermediates) = chain.split_first().ok_or(ChainError::EmptyChain)?;
     if chain.len() > MAX_CHAIN_CERTIFICATES {
-        return Err(ChainError::ChainTooLong { len: chain.len(), max: MAX_CHAIN_CERTIFICATES });
+        return Err(ChainError::ChainTooLong {
+            len: chain.len(),
+            max: MAX_CHAIN_CERTIFICATES,
+        });
     }
     let (key, tn_auth_list) = check_leaf(leaf)?;
 
@@ -319,7 +328,11 @@ pub fn validate(
             path.push(anchor);
             break;
         }
-        let candidates = intermediates.iter().zip(used.iter()).filter(|(_, u)| !**u).map(|(c, _)| c);
+        let candidates = intermediates
+            .iter()
+            .zip(used.iter())
+            .filter(|(_, u)| !**u)
+            .map(|(c, _)| c);
         let Some(issuer) = find_issuer(current, candidates, &mut outcome) else {
             return Err(outcome.into_error(current));
         };
@@ -334,13 +347,16 @@ pub fn validate(
 
     check_revocation(&path, crls, at_unix)?;
 
-    let not_after = path.iter().map(|c| c.not_after()).min().unwrap_or_else(|| leaf.not_after());
+    let not_after = path
+        .iter()
+        .map(|c| c.not_after())
+        .min()
+        .unwrap_or_else(|| leaf.not_after());
     let mut ctx = digest::Context::new(&digest::SHA256);
     for cert in &path {
         ctx.update(&cert.sha256());
     }
-    let mut fingerprint = [0u8; 32];
-    fingerprint.copy_from_slice(ctx.finish().as_ref());
+    let fingerprint = ctx.finish().as_ref().try_into().unwrap_or([0u8; 32]);
     Ok(ValidatedCredential::new(
         key,
         leaf.subject().to_owned(),
@@ -358,7 +374,10 @@ fn check_leaf(leaf: &Certificate) -> Result<(VerifyingKey, crate::TnAuthList), C
         return Err(ChainError::LeafIsCa { subject: subject() });
     }
     if leaf.key_usage().is_some_and(|ku| !ku.digital_signature()) {
-        return Err(ChainError::KeyUsageMissing { subject: subject(), usage: "digitalSignature" });
+        return Err(ChainError::KeyUsageMissing {
+            subject: subject(),
+            usage: "digitalSignature",
+        });
     }
     if *leaf.public_key().algorithm() != KeyAlgorithm::EcP256 {
         return Err(ChainError::UnsupportedLeafKey {
@@ -366,12 +385,19 @@ fn check_leaf(leaf: &Certificate) -> Result<(VerifyingKey, crate::TnAuthList), C
             key: leaf.public_key().algorithm().clone(),
         });
     }
-    let key = VerifyingKey::from_spki_der(leaf.public_key().spki_der())
-        .map_err(|e| ChainError::BadLeafKey { subject: subject(), reason: e.to_string() })?;
+    let key = VerifyingKey::from_spki_der(leaf.public_key().spki_der()).map_err(|e| {
+        ChainError::BadLeafKey {
+            subject: subject(),
+            reason: e.to_string(),
+        }
+    })?;
     let list = match leaf.tn_auth_list() {
         None => return Err(ChainError::NoTnAuthList { subject: subject() }),
         Some(Err(source)) => {
-            return Err(ChainError::MalformedTnAuthList { subject: subject(), source: source.clone() });
+            return Err(ChainError::MalformedTnAuthList {
+                subject: subject(),
+                source: source.clone(),
+            });
         }
         Some(Ok(list)) => list.clone(),
     };
@@ -396,13 +422,24 @@ fn check_common(cert: &Certificate, at: i64) -> Result<(), ChainError> {
         });
     }
     if let Some(oid) = cert.unhandled_critical_extensions().first() {
-        return Err(ChainError::UnknownCriticalExtension { subject: subject(), oid: oid.clone() });
+        return Err(ChainError::UnknownCriticalExtension {
+            subject: subject(),
+            oid: oid.clone(),
+        });
     }
     if at < cert.not_before() {
-        return Err(ChainError::NotYetValid { subject: subject(), not_before: cert.not_before(), at });
+        return Err(ChainError::NotYetValid {
+            subject: subject(),
+            not_before: cert.not_before(),
+            at,
+        });
     }
     if at > cert.not_after() {
-        return Err(ChainError::Expired { subject: subject(), not_after: cert.not_after(), at });
+        return Err(ChainError::Expired {
+            subject: subject(),
+            not_after: cert.not_after(),
+            at,
+        });
     }
     Ok(())
 }
@@ -414,12 +451,19 @@ fn check_issuer(issuer: &Certificate, child: &Certificate, below: usize) -> Resu
         return Err(ChainError::NotCa { subject: subject() });
     };
     if issuer.key_usage().is_some_and(|ku| !ku.key_cert_sign()) {
-        return Err(ChainError::KeyUsageMissing { subject: subject(), usage: "keyCertSign" });
+        return Err(ChainError::KeyUsageMissing {
+            subject: subject(),
+            usage: "keyCertSign",
+        });
     }
     if let Some(path_len) = bc.path_len
         && usize::try_from(path_len).is_ok_and(|max| below > max)
     {
-        return Err(ChainError::PathLenExceeded { subject: subject(), path_len, below });
+        return Err(ChainError::PathLenExceeded {
+            subject: subject(),
+            path_len,
+            below,
+        });
     }
     if issuer.tn_auth_list().is_some() {
         delegate::check_delegation(child, issuer).map_err(|source| ChainError::Delegation {
@@ -442,7 +486,10 @@ impl Search {
     fn into_error(self, child: &Certificate) -> ChainError {
         let subject = child.subject().to_owned();
         match self {
-            Self::NoCandidate => ChainError::UnknownIssuer { subject, issuer: child.issuer().to_owned() },
+            Self::NoCandidate => ChainError::UnknownIssuer {
+                subject,
+                issuer: child.issuer().to_owned(),
+            },
             Self::BadSignature { issuer } => ChainError::BadSignature { subject, issuer },
             Self::Unsupported => ChainError::UnsupportedSignatureAlgorithm {
                 subject,
@@ -476,7 +523,9 @@ fn find_issuer<'a>(
         ) {
             Ok(()) => return Some(candidate),
             Err(SignatureProblem::Invalid) => {
-                *outcome = Search::BadSignature { issuer: candidate.subject().to_owned() };
+                *outcome = Search::BadSignature {
+                    issuer: candidate.subject().to_owned(),
+                };
             }
             Err(SignatureProblem::Unsupported) => {
                 if matches!(outcome, Search::NoCandidate) {
@@ -491,8 +540,13 @@ fn find_issuer<'a>(
 /// Checks each certificate below the anchor against the CRLs of its issuer.
 fn check_revocation(path: &[&Certificate], crls: &[Crl], at: i64) -> Result<(), ChainError> {
     for pair in path.windows(2) {
-        let (Some(cert), Some(issuer)) = (pair.first(), pair.get(1)) else { continue };
-        for crl in crls.iter().filter(|crl| crl.issuer_der() == cert.issuer_der()) {
+        let (Some(cert), Some(issuer)) = (pair.first(), pair.get(1)) else {
+            continue;
+        };
+        for crl in crls
+            .iter()
+            .filter(|crl| crl.issuer_der() == cert.issuer_der())
+        {
             if let (Some(aki), Some(ski)) = (crl.authority_key_id(), issuer.subject_key_id())
                 && aki != ski
             {
@@ -509,7 +563,9 @@ fn check_revocation(path: &[&Certificate], crls: &[Crl], at: i64) -> Result<(), 
                 )
                 .is_ok();
             if !signed {
-                return Err(ChainError::CrlBadSignature { issuer: crl_issuer() });
+                return Err(ChainError::CrlBadSignature {
+                    issuer: crl_issuer(),
+                });
             }
             if issuer.key_usage().is_some_and(|ku| !ku.crl_sign()) {
                 return Err(ChainError::KeyUsageMissing {
@@ -518,16 +574,30 @@ fn check_revocation(path: &[&Certificate], crls: &[Crl], at: i64) -> Result<(), 
                 });
             }
             if let Some(oid) = crl.unhandled_critical_extensions().first() {
-                return Err(ChainError::CrlUnknownCriticalExtension { issuer: crl_issuer(), oid: oid.clone() });
+                return Err(ChainError::CrlUnknownCriticalExtension {
+                    issuer: crl_issuer(),
+                    oid: oid.clone(),
+                });
             }
             if crl.is_revoked(cert.serial()) {
-                return Err(ChainError::Revoked { subject: cert.subject().to_owned(), serial: cert.serial_hex() });
+                return Err(ChainError::Revoked {
+                    subject: cert.subject().to_owned(),
+                    serial: cert.serial_hex(),
+                });
             }
             if at < crl.this_update() {
-                return Err(ChainError::CrlNotYetValid { issuer: crl_issuer(), this_update: crl.this_update(), at });
+                return Err(ChainError::CrlNotYetValid {
+                    issuer: crl_issuer(),
+                    this_update: crl.this_update(),
+                    at,
+                });
             }
             if crl.next_update().is_none_or(|next| at > next) {
-                return Err(ChainError::CrlExpired { issuer: crl_issuer(), next_update: crl.next_update(), at });
+                return Err(ChainError::CrlExpired {
+                    issuer: crl_issuer(),
+                    next_update: crl.next_update(),
+                    at,
+                });
             }
         }
     }
@@ -546,22 +616,105 @@ mod tests {
             (ChainError::EmptyChain, K::Malformed),
             (ChainError::ChainTooLong { len: 11, max: 10 }, K::Malformed),
             (ChainError::PathTooLong { max: 6 }, K::Untrusted),
-            (ChainError::UnknownIssuer { subject: s(), issuer: s() }, K::Untrusted),
-            (ChainError::BadSignature { subject: s(), issuer: s() }, K::Untrusted),
-            (ChainError::UnsupportedSignatureAlgorithm { subject: s(), algorithm: s() }, K::Untrusted),
-            (ChainError::SignatureAlgorithmMismatch { subject: s(), outer: s(), inner: s() }, K::Malformed),
-            (ChainError::Expired { subject: s(), not_after: 1, at: 2 }, K::Expired),
-            (ChainError::NotYetValid { subject: s(), not_before: 2, at: 1 }, K::NotYetValid),
+            (
+                ChainError::UnknownIssuer {
+                    subject: s(),
+                    issuer: s(),
+                },
+                K::Untrusted,
+            ),
+            (
+                ChainError::BadSignature {
+                    subject: s(),
+                    issuer: s(),
+                },
+                K::Untrusted,
+            ),
+            (
+                ChainError::UnsupportedSignatureAlgorithm {
+                    subject: s(),
+                    algorithm: s(),
+                },
+                K::Untrusted,
+            ),
+            (
+                ChainError::SignatureAlgorithmMismatch {
+                    subject: s(),
+                    outer: s(),
+                    inner: s(),
+                },
+                K::Malformed,
+            ),
+            (
+                ChainError::Expired {
+                    subject: s(),
+                    not_after: 1,
+                    at: 2,
+                },
+                K::Expired,
+            ),
+            (
+                ChainError::NotYetValid {
+                    subject: s(),
+                    not_before: 2,
+                    at: 1,
+                },
+                K::NotYetValid,
+            ),
             (ChainError::NotCa { subject: s() }, K::Profile),
-            (ChainError::KeyUsageMissing { subject: s(), usage: "keyCertSign" }, K::Profile),
-            (ChainError::PathLenExceeded { subject: s(), path_len: 0, below: 1 }, K::Profile),
+            (
+                ChainError::KeyUsageMissing {
+                    subject: s(),
+                    usage: "keyCertSign",
+                },
+                K::Profile,
+            ),
+            (
+                ChainError::PathLenExceeded {
+                    subject: s(),
+                    path_len: 0,
+                    below: 1,
+                },
+                K::Profile,
+            ),
             (ChainError::LeafIsCa { subject: s() }, K::Profile),
-            (ChainError::UnknownCriticalExtension { subject: s(), oid: s() }, K::Profile),
-            (ChainError::MalformedExtension { subject: s(), oid: s(), reason: s() }, K::Malformed),
-            (ChainError::UnsupportedLeafKey { subject: s(), key: KeyAlgorithm::EcP384 }, K::UnsupportedKey),
-            (ChainError::BadLeafKey { subject: s(), reason: s() }, K::Malformed),
+            (
+                ChainError::UnknownCriticalExtension {
+                    subject: s(),
+                    oid: s(),
+                },
+                K::Profile,
+            ),
+            (
+                ChainError::MalformedExtension {
+                    subject: s(),
+                    oid: s(),
+                    reason: s(),
+                },
+                K::Malformed,
+            ),
+            (
+                ChainError::UnsupportedLeafKey {
+                    subject: s(),
+                    key: KeyAlgorithm::EcP384,
+                },
+                K::UnsupportedKey,
+            ),
+            (
+                ChainError::BadLeafKey {
+                    subject: s(),
+                    reason: s(),
+                },
+                K::Malformed,
+            ),
             (ChainError::NoTnAuthList { subject: s() }, K::NoTnAuthList),
-            (ChainError::MalformedTnAuthList { subject: s(), source: TnAuthListError::Empty }, K::Malformed),
+            (
+                ChainError::MalformedTnAuthList {
+                    subject: s(),
+                    source: TnAuthListError::Empty,
+                },
+                K::Malformed,
+            ),
             (
                 ChainError::Delegation {
                     subject: s(),
@@ -570,11 +723,37 @@ mod tests {
                 },
                 K::Profile,
             ),
-            (ChainError::Revoked { subject: s(), serial: s() }, K::Revoked),
+            (
+                ChainError::Revoked {
+                    subject: s(),
+                    serial: s(),
+                },
+                K::Revoked,
+            ),
             (ChainError::CrlBadSignature { issuer: s() }, K::Untrusted),
-            (ChainError::CrlUnknownCriticalExtension { issuer: s(), oid: s() }, K::Profile),
-            (ChainError::CrlNotYetValid { issuer: s(), this_update: 2, at: 1 }, K::Profile),
-            (ChainError::CrlExpired { issuer: s(), next_update: None, at: 1 }, K::Profile),
+            (
+                ChainError::CrlUnknownCriticalExtension {
+                    issuer: s(),
+                    oid: s(),
+                },
+                K::Profile,
+            ),
+            (
+                ChainError::CrlNotYetValid {
+                    issuer: s(),
+                    this_update: 2,
+                    at: 1,
+                },
+                K::Profile,
+            ),
+            (
+                ChainError::CrlExpired {
+                    issuer: s(),
+                    next_update: None,
+                    at: 1,
+                },
+                K::Profile,
+            ),
         ];
         for (error, kind) in cases {
             let failure = CredentialFailure::from(&error);

@@ -31,7 +31,14 @@ impl ValidatedCredential {
         fingerprint: [u8; 32],
         path_len: usize,
     ) -> Self {
-        Self { key, subject, tn_auth_list, not_after, fingerprint, path_len }
+        Self {
+            key,
+            subject,
+            tn_auth_list,
+            not_after,
+            fingerprint,
+            path_len,
+        }
     }
 
     /// The leaf's ES256 key.

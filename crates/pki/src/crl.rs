@@ -87,10 +87,15 @@ impl Crl {
     /// Parses one DER CRL; trailing bytes are an error.
     pub fn from_der(der: &[u8]) -> Result<Self, CrlError> {
         if der.len() > MAX_CRL_LEN {
-            return Err(CrlError::TooLarge { len: der.len(), max: MAX_CRL_LEN });
+            return Err(CrlError::TooLarge {
+                len: der.len(),
+                max: MAX_CRL_LEN,
+            });
         }
-        let (rest, crl) = CertificateRevocationList::from_der(der)
-            .map_err(|e| CrlError::Malformed { reason: e.to_string() })?;
+        let (rest, crl) =
+            CertificateRevocationList::from_der(der).map_err(|e| CrlError::Malformed {
+                reason: e.to_string(),
+            })?;
         if !rest.is_empty() {
             return Err(CrlError::TrailingData { count: rest.len() });
         }
@@ -109,7 +114,10 @@ impl Crl {
         for ext in crl.extensions() {
             let oid = ext.oid.to_id_string();
             match (oid.as_str(), ext.parsed_extension()) {
-                (OID_AUTHORITY_KEY_ID, x509_parser::extensions::ParsedExtension::AuthorityKeyIdentifier(aki)) => {
+                (
+                    OID_AUTHORITY_KEY_ID,
+                    x509_parser::extensions::ParsedExtension::AuthorityKeyIdentifier(aki),
+                ) => {
                     authority_key_id = aki.key_identifier.as_ref().map(|k| k.0.to_vec());
                 }
                 (OID_CRL_NUMBER | OID_AUTHORITY_KEY_ID, _) => {}
@@ -130,7 +138,9 @@ impl Crl {
             signature_algorithm: SignatureAlgorithm::from_oid(
                 crl.signature_algorithm.algorithm.to_id_string(),
             ),
-            tbs_signature_algorithm: SignatureAlgorithm::from_oid(tbs.signature.algorithm.to_id_string()),
+            tbs_signature_algorithm: SignatureAlgorithm::from_oid(
+                tbs.signature.algorithm.to_id_string(),
+            ),
             signature: crl.signature_value.data.to_vec(),
         })
     }
@@ -138,9 +148,13 @@ impl Crl {
     /// Reads a PEM document holding one `X509 CRL` block (text around it is ignored).
     pub fn from_pem(text: &[u8]) -> Result<Self, CrlError> {
         if text.len() > MAX_CRL_LEN * 2 {
-            return Err(CrlError::TooLarge { len: text.len(), max: MAX_CRL_LEN * 2 });
+            return Err(CrlError::TooLarge {
+                len: text.len(),
+                max: MAX_CRL_LEN * 2,
+            });
         }
-        let blocks = pem::decode_blocks(text, &["X509 CRL"], 1).map_err(|source| CrlError::Pem { source })?;
+        let blocks = pem::decode_blocks(text, &["X509 CRL"], 1)
+            .map_err(|source| CrlError::Pem { source })?;
         let der = blocks.first().ok_or(CrlError::NoCrl)?;
         Self::from_der(der)
     }
@@ -177,7 +191,9 @@ impl Crl {
 
     /// True when the serial number (as encoded in a certificate) is listed.
     pub fn is_revoked(&self, serial: &[u8]) -> bool {
-        self.revoked.binary_search_by(|s| s.as_slice().cmp(strip_leading_zeros(serial))).is_ok()
+        self.revoked
+            .binary_search_by(|s| s.as_slice().cmp(strip_leading_zeros(serial)))
+            .is_ok()
     }
 
     /// The keyIdentifier of the CRL's authorityKeyIdentifier.
@@ -213,7 +229,10 @@ impl fmt::Debug for Crl {
             .field("issuer", &self.issuer)
             .field("this_update", &self.this_update)
             .field("next_update", &self.next_update)
-            .field("revoked", &self.revoked.iter().map(|s| hex(s)).collect::<Vec<_>>())
+            .field(
+                "revoked",
+                &self.revoked.iter().map(|s| hex(s)).collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -224,7 +243,10 @@ mod tests {
 
     #[test]
     fn garbage_is_refused() {
-        assert!(matches!(Crl::from_der(&[0x30, 0x00]), Err(CrlError::Malformed { .. })));
+        assert!(matches!(
+            Crl::from_der(&[0x30, 0x00]),
+            Err(CrlError::Malformed { .. })
+        ));
         assert!(matches!(Crl::from_pem(b"nothing"), Err(CrlError::NoCrl)));
         assert!(matches!(
             Crl::from_pem(b"-----BEGIN X509 CRL-----\n!!\n-----END X509 CRL-----\n"),

@@ -68,7 +68,11 @@ pub enum DelegationError {
 /// Checks that the delegate certificate `child`'s TNAuthList lies within that of `issuer`.
 pub fn check_delegation(child: &Certificate, issuer: &Certificate) -> Result<(), DelegationError> {
     let parent = match issuer.tn_auth_list() {
-        None => return Err(DelegationError::IssuerHasNoTnAuthList { issuer: issuer.subject().to_owned() }),
+        None => {
+            return Err(DelegationError::IssuerHasNoTnAuthList {
+                issuer: issuer.subject().to_owned(),
+            });
+        }
         Some(Err(source)) => {
             return Err(DelegationError::MalformedTnAuthList {
                 subject: issuer.subject().to_owned(),
@@ -78,7 +82,11 @@ pub fn check_delegation(child: &Certificate, issuer: &Certificate) -> Result<(),
         Some(Ok(list)) => list,
     };
     let delegated = match child.tn_auth_list() {
-        None => return Err(DelegationError::DelegateHasNoTnAuthList { subject: child.subject().to_owned() }),
+        None => {
+            return Err(DelegationError::DelegateHasNoTnAuthList {
+                subject: child.subject().to_owned(),
+            });
+        }
         Some(Err(source)) => {
             return Err(DelegationError::MalformedTnAuthList {
                 subject: child.subject().to_owned(),
@@ -97,14 +105,22 @@ pub fn check_scope(child: &TnAuthList, parent: &TnAuthList) -> Result<(), Delega
     for entry in child.entries() {
         match entry {
             TnEntry::Spc(spc) => {
-                let held = parent.entries().iter().any(|e| matches!(e, TnEntry::Spc(p) if p == spc));
+                let held = parent
+                    .entries()
+                    .iter()
+                    .any(|e| matches!(e, TnEntry::Spc(p) if p == spc));
                 if !held {
-                    return Err(DelegationError::SpcOutOfScope { spc: spc.as_str().to_owned() });
+                    return Err(DelegationError::SpcOutOfScope {
+                        spc: spc.as_str().to_owned(),
+                    });
                 }
             }
             TnEntry::One(tn) => {
                 let held = parent_has_spc
-                    || parent.entries().iter().any(|e| matches!(e, TnEntry::One(p) if p == tn))
+                    || parent
+                        .entries()
+                        .iter()
+                        .any(|e| matches!(e, TnEntry::One(p) if p == tn))
                     || tn_auth_list::numeric(tn)
                         .is_some_and(|(len, n)| within(&intervals, len, n, n));
                 if !held {
@@ -147,7 +163,9 @@ fn merged_intervals(parent: &TnAuthList) -> Vec<(u8, u128, u128)> {
 }
 
 fn within(intervals: &[(u8, u128, u128)], len: u8, lo: u128, hi: u128) -> bool {
-    intervals.iter().any(|&(i_len, i_lo, i_hi)| i_len == len && i_lo <= lo && hi <= i_hi)
+    intervals
+        .iter()
+        .any(|&(i_len, i_lo, i_hi)| i_len == len && i_lo <= lo && hi <= i_hi)
 }
 
 #[cfg(test)]
@@ -173,7 +191,11 @@ mod tests {
 
     #[test]
     fn numbers_within_ranges_and_tns_are_in_scope() {
-        let parent = list(vec![range("12155551200", 100), one("12155551300"), one("1#")]);
+        let parent = list(vec![
+            range("12155551200", 100),
+            one("12155551300"),
+            one("1#"),
+        ]);
         for child in [
             vec![one("12155551250")],
             vec![range("12155551210", 10)],
@@ -182,7 +204,11 @@ mod tests {
             vec![range("12155551290", 11)],
             vec![one("1#"), one("12155551300")],
         ] {
-            assert_eq!(check_scope(&list(child.clone()), &parent), Ok(()), "{child:?}");
+            assert_eq!(
+                check_scope(&list(child.clone()), &parent),
+                Ok(()),
+                "{child:?}"
+            );
         }
     }
 
@@ -191,7 +217,9 @@ mod tests {
         let parent = list(vec![range("12155551200", 100), one("12155551300")]);
         assert_eq!(
             check_scope(&list(vec![one("12155551301")]), &parent),
-            Err(DelegationError::TnOutOfScope { tn: tn("12155551301") })
+            Err(DelegationError::TnOutOfScope {
+                tn: tn("12155551301")
+            })
         );
         assert!(matches!(
             check_scope(&list(vec![range("12155551290", 12)]), &parent),
@@ -202,14 +230,22 @@ mod tests {
         assert!(check_scope(&list(vec![one("1#")]), &parent).is_err());
         assert_eq!(
             check_scope(&list(vec![spc("709J")]), &parent),
-            Err(DelegationError::SpcOutOfScope { spc: "709J".to_owned() })
+            Err(DelegationError::SpcOutOfScope {
+                spc: "709J".to_owned()
+            })
         );
     }
 
     #[test]
     fn an_spc_issuer_may_delegate_numbers_and_only_its_own_spc() {
         let parent = list(vec![spc("709J")]);
-        assert_eq!(check_scope(&list(vec![one("442071234567"), range("12155551200", 50)]), &parent), Ok(()));
+        assert_eq!(
+            check_scope(
+                &list(vec![one("442071234567"), range("12155551200", 50)]),
+                &parent
+            ),
+            Ok(())
+        );
         assert_eq!(check_scope(&list(vec![spc("709J")]), &parent), Ok(()));
         assert!(matches!(
             check_scope(&list(vec![spc("123K")]), &parent),

@@ -96,7 +96,10 @@ impl<'a> Reader<'a> {
 
     /// A reader over the contents of `tlv`, keeping offsets relative to the outermost input.
     pub(crate) fn nested(tlv: &Tlv<'a>, header_len: usize) -> Self {
-        Self { input: tlv.value, base: tlv.offset + header_len }
+        Self {
+            input: tlv.value,
+            base: tlv.offset + header_len,
+        }
     }
 
     /// True when every byte has been read.
@@ -140,7 +143,9 @@ impl<'a> Reader<'a> {
         if self.input.is_empty() {
             Ok(())
         } else {
-            Err(DerError::TrailingData { count: self.input.len() })
+            Err(DerError::TrailingData {
+                count: self.input.len(),
+            })
         }
     }
 
@@ -151,7 +156,10 @@ impl<'a> Reader<'a> {
             return Err(DerError::HighTagNumber { offset });
         }
         let len_offset = offset + 1;
-        let first = *self.input.get(1).ok_or(DerError::Truncated { offset: len_offset })?;
+        let first = *self
+            .input
+            .get(1)
+            .ok_or(DerError::Truncated { offset: len_offset })?;
         let (len, header_len) = if first < 0x80 {
             (usize::from(first), 2)
         } else if first == 0x80 {
@@ -161,11 +169,12 @@ impl<'a> Reader<'a> {
             if n > 4 {
                 return Err(DerError::LengthTooLarge { offset: len_offset });
             }
-            let bytes = self
-                .input
-                .get(2..2 + n)
-                .ok_or(DerError::Truncated { offset: len_offset + 1 })?;
-            let len = bytes.iter().fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+            let bytes = self.input.get(2..2 + n).ok_or(DerError::Truncated {
+                offset: len_offset + 1,
+            })?;
+            let len = bytes
+                .iter()
+                .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
             // DER: the long form only for lengths >= 128, in as few octets as possible.
             if len < 0x80 || bytes.first() == Some(&0) {
                 return Err(DerError::NonMinimalLength { offset: len_offset });
@@ -176,7 +185,9 @@ impl<'a> Reader<'a> {
             .input
             .get(header_len..)
             .and_then(|rest| rest.get(..len))
-            .ok_or(DerError::Truncated { offset: offset + header_len + len })?;
+            .ok_or(DerError::Truncated {
+                offset: offset + header_len + len,
+            })?;
         Ok((Tlv { tag, value, offset }, header_len))
     }
 }
@@ -201,7 +212,11 @@ pub(crate) fn write_tlv(out: &mut Vec<u8>, tag: u8, value: &[u8]) {
 /// The minimal two's-complement contents of a non-negative INTEGER.
 pub(crate) fn encode_unsigned(value: u64) -> Vec<u8> {
     let bytes = value.to_be_bytes();
-    let skip = bytes.iter().take_while(|&&b| b == 0).count().min(bytes.len() - 1);
+    let skip = bytes
+        .iter()
+        .take_while(|&&b| b == 0)
+        .count()
+        .min(bytes.len() - 1);
     let mut out = Vec::with_capacity(9);
     let significant = bytes.get(skip..).unwrap_or_default();
     if significant.first().is_some_and(|&b| b & 0x80 != 0) {
@@ -228,8 +243,7 @@ pub(crate) enum IntegerProblem {
 pub(crate) fn decode_unsigned(value: &[u8]) -> Result<u64, IntegerProblem> {
     let (&first, rest) = value.split_first().ok_or(IntegerProblem::Empty)?;
     if let Some(&second) = rest.first() {
-        let redundant =
-            (first == 0 && second & 0x80 == 0) || (first == 0xff && second & 0x80 != 0);
+        let redundant = (first == 0 && second & 0x80 == 0) || (first == 0xff && second & 0x80 != 0);
         if redundant {
             return Err(IntegerProblem::NonMinimal);
         }
@@ -241,7 +255,9 @@ pub(crate) fn decode_unsigned(value: &[u8]) -> Result<u64, IntegerProblem> {
     if magnitude.len() > 8 {
         return Err(IntegerProblem::TooLarge);
     }
-    Ok(magnitude.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)))
+    Ok(magnitude
+        .iter()
+        .fold(0u64, |acc, &b| (acc << 8) | u64::from(b)))
 }
 
 #[cfg(test)]
@@ -268,15 +284,30 @@ mod tests {
             Reader::new(&[0x16, 0x81, 0x04, 1, 2, 3, 4]).read(),
             Err(DerError::NonMinimalLength { offset: 1 })
         );
-        assert_eq!(Reader::new(&[0x30, 0x80, 0, 0]).read(), Err(DerError::IndefiniteLength { offset: 1 }));
-        assert_eq!(Reader::new(&[0x1f, 0x01, 0]).read(), Err(DerError::HighTagNumber { offset: 0 }));
+        assert_eq!(
+            Reader::new(&[0x30, 0x80, 0, 0]).read(),
+            Err(DerError::IndefiniteLength { offset: 1 })
+        );
+        assert_eq!(
+            Reader::new(&[0x1f, 0x01, 0]).read(),
+            Err(DerError::HighTagNumber { offset: 0 })
+        );
         assert_eq!(
             Reader::new(&[0x16, 0x85, 1, 1, 1, 1, 1]).read(),
             Err(DerError::LengthTooLarge { offset: 1 })
         );
-        assert!(matches!(Reader::new(&[0x16, 0x05, 1]).read(), Err(DerError::Truncated { .. })));
-        assert!(matches!(Reader::new(&[0x16]).read(), Err(DerError::Truncated { .. })));
-        assert!(matches!(Reader::new(&[]).read(), Err(DerError::Truncated { offset: 0 })));
+        assert!(matches!(
+            Reader::new(&[0x16, 0x05, 1]).read(),
+            Err(DerError::Truncated { .. })
+        ));
+        assert!(matches!(
+            Reader::new(&[0x16]).read(),
+            Err(DerError::Truncated { .. })
+        ));
+        assert!(matches!(
+            Reader::new(&[]).read(),
+            Err(DerError::Truncated { offset: 0 })
+        ));
     }
 
     #[test]
@@ -287,9 +318,15 @@ mod tests {
         }
         assert_eq!(encode_unsigned(128), vec![0, 128]);
         assert_eq!(decode_unsigned(&[0, 1]), Err(IntegerProblem::NonMinimal));
-        assert_eq!(decode_unsigned(&[0xff, 0x80]), Err(IntegerProblem::NonMinimal));
+        assert_eq!(
+            decode_unsigned(&[0xff, 0x80]),
+            Err(IntegerProblem::NonMinimal)
+        );
         assert_eq!(decode_unsigned(&[0x80]), Err(IntegerProblem::Negative));
         assert_eq!(decode_unsigned(&[]), Err(IntegerProblem::Empty));
-        assert_eq!(decode_unsigned(&[1, 0, 0, 0, 0, 0, 0, 0, 0]), Err(IntegerProblem::TooLarge));
+        assert_eq!(
+            decode_unsigned(&[1, 0, 0, 0, 0, 0, 0, 0, 0]),
+            Err(IntegerProblem::TooLarge)
+        );
     }
 }

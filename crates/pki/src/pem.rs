@@ -80,7 +80,10 @@ pub(crate) fn decode_blocks(
         let body_len = input
             .get(body_start..)
             .and_then(|rest| find(rest, &end_marker))
-            .ok_or_else(|| PemError::Unterminated { label: label.clone(), offset: begin })?;
+            .ok_or_else(|| PemError::Unterminated {
+                label: label.clone(),
+                offset: begin,
+            })?;
         pos = body_start + body_len + end_marker.len();
         if !labels.contains(&label.as_str()) {
             continue;
@@ -96,9 +99,10 @@ pub(crate) fn decode_blocks(
             .copied()
             .filter(|b| !b.is_ascii_whitespace())
             .collect();
-        let der = LAX_BASE64
-            .decode(&body)
-            .map_err(|_| PemError::BadBase64 { label, offset: begin })?;
+        let der = LAX_BASE64.decode(&body).map_err(|_| PemError::BadBase64 {
+            label,
+            offset: begin,
+        })?;
         out.push(der);
     }
     Ok(out)
@@ -142,7 +146,11 @@ mod tests {
     fn broken_blocks_are_errors() {
         let one = encode("CERTIFICATE", &[1]);
         assert!(matches!(
-            decode_blocks(one.replace("-----END CERTIFICATE-----", "").as_bytes(), &["CERTIFICATE"], 4),
+            decode_blocks(
+                one.replace("-----END CERTIFICATE-----", "").as_bytes(),
+                &["CERTIFICATE"],
+                4
+            ),
             Err(PemError::Unterminated { .. })
         ));
         assert!(matches!(
@@ -156,8 +164,14 @@ mod tests {
         let three = one.repeat(3);
         assert_eq!(
             decode_blocks(three.as_bytes(), &["CERTIFICATE"], 2),
-            Err(PemError::TooManyBlocks { label: "CERTIFICATE", max: 2 })
+            Err(PemError::TooManyBlocks {
+                label: "CERTIFICATE",
+                max: 2
+            })
         );
-        assert_eq!(decode_blocks(b"no pem here", &["CERTIFICATE"], 2), Ok(vec![]));
+        assert_eq!(
+            decode_blocks(b"no pem here", &["CERTIFICATE"], 2),
+            Ok(vec![])
+        );
     }
 }

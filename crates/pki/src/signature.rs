@@ -119,7 +119,9 @@ mod tests {
         let other = SignatureAlgorithm::from_oid("1.2.840.10045.4.1".to_owned());
         assert_eq!(other.to_string(), "1.2.840.10045.4.1");
         assert!(algorithm_for(&other, &KeyAlgorithm::EcP256).is_none());
-        assert!(algorithm_for(&SignatureAlgorithm::RsaPkcs1Sha256, &KeyAlgorithm::EcP256).is_none());
+        assert!(
+            algorithm_for(&SignatureAlgorithm::RsaPkcs1Sha256, &KeyAlgorithm::EcP256).is_none()
+        );
         assert!(algorithm_for(&SignatureAlgorithm::EcdsaSha384, &KeyAlgorithm::EcP384).is_some());
     }
 }

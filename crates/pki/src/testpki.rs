@@ -19,8 +19,8 @@
 
 use rcgen::{
     BasicConstraints, CertificateParams, CertificateRevocationListParams, CrlDistributionPoint,
-    CustomExtension, DistinguishedName, DnType, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose,
-    RevokedCertParams, SerialNumber,
+    CustomExtension, DistinguishedName, DnType, IsCa, Issuer, KeyIdMethod, KeyPair,
+    KeyUsagePurpose, RevokedCertParams, SerialNumber,
 };
 use time::OffsetDateTime;
 
@@ -87,7 +87,10 @@ pub enum TestPkiError {
 }
 
 fn rcgen_err(step: &'static str) -> impl Fn(rcgen::Error) -> TestPkiError {
-    move |e| TestPkiError::Rcgen { step, reason: e.to_string() }
+    move |e| TestPkiError::Rcgen {
+        step,
+        reason: e.to_string(),
+    }
 }
 
 fn time_of(value: i64) -> Result<OffsetDateTime, TestPkiError> {
@@ -98,7 +101,9 @@ fn generate(kind: KeyKind) -> Result<KeyPair, TestPkiError> {
     match kind {
         KeyKind::P256 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256),
         KeyKind::P384 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384),
-        KeyKind::Rsa2048 => KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048),
+        KeyKind::Rsa2048 => {
+            KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
+        }
     }
     .map_err(rcgen_err("generate a key"))
 }
@@ -149,10 +154,17 @@ impl Spec {
     }
 }
 
-fn ca_params(spec: &Spec, path_len: Option<u8>, is_ca: bool) -> Result<CertificateParams, TestPkiError> {
+fn ca_params(
+    spec: &Spec,
+    path_len: Option<u8>,
+    is_ca: bool,
+) -> Result<CertificateParams, TestPkiError> {
     let mut params = spec.params()?;
     params.is_ca = if is_ca {
-        IsCa::Ca(path_len.map_or(BasicConstraints::Unconstrained, BasicConstraints::Constrained))
+        IsCa::Ca(path_len.map_or(
+            BasicConstraints::Unconstrained,
+            BasicConstraints::Constrained,
+        ))
     } else {
         IsCa::ExplicitNoCa
     };
@@ -165,7 +177,10 @@ fn with_tn_auth_list(params: &mut CertificateParams, list: Option<&TnAuthList>) 
     if let Some(list) = list {
         params
             .custom_extensions
-            .push(CustomExtension::from_oid_content(&TN_AUTH_LIST_OID, list.to_der()));
+            .push(CustomExtension::from_oid_content(
+                &TN_AUTH_LIST_OID,
+                list.to_der(),
+            ));
     }
 }
 
@@ -174,8 +189,9 @@ fn leaf_params(spec: &Spec, list: Option<&TnAuthList>) -> Result<CertificatePara
     params.is_ca = IsCa::ExplicitNoCa;
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     params.use_authority_key_identifier_extension = true;
-    params.crl_distribution_points =
-        vec![CrlDistributionPoint { uris: vec!["http://crl.test.invalid/intermediate.crl".to_owned()] }];
+    params.crl_distribution_points = vec![CrlDistributionPoint {
+        uris: vec!["http://crl.test.invalid/intermediate.crl".to_owned()],
+    }];
     with_tn_auth_list(&mut params, list);
     Ok(params)
 }
@@ -204,8 +220,14 @@ impl Default for TestPkiBuilder {
         };
         Self {
             now: TEST_NOW,
-            root: Spec { not_after: TEST_NOW + 3650 * DAY, ..spec("callproof test SHAKEN root") },
-            intermediate: Spec { not_after: TEST_NOW + 1825 * DAY, ..spec("callproof test SHAKEN CA") },
+            root: Spec {
+                not_after: TEST_NOW + 3650 * DAY,
+                ..spec("callproof test SHAKEN root")
+            },
+            intermediate: Spec {
+                not_after: TEST_NOW + 1825 * DAY,
+                ..spec("callproof test SHAKEN CA")
+            },
             leaf: spec("SHAKEN 709J"),
             intermediate_is_ca: true,
             intermediate_path_len: Some(0),
@@ -325,14 +347,20 @@ impl TestPkiBuilder {
         let root_key = generate(self.root.key)?;
         let mut root_params = ca_params(&self.root, None, true)?;
         root_params.use_authority_key_identifier_extension = false;
-        let root_cert = root_params.self_signed(&root_key).map_err(rcgen_err("self-sign the root"))?;
+        let root_cert = root_params
+            .self_signed(&root_key)
+            .map_err(rcgen_err("self-sign the root"))?;
         let root = Issuer::new(root_params, root_key);
 
         let intermediate_key = generate(self.intermediate.key)?;
-        let mut intermediate_params =
-            ca_params(&self.intermediate, self.intermediate_path_len, self.intermediate_is_ca)?;
-        intermediate_params.crl_distribution_points =
-            vec![CrlDistributionPoint { uris: vec!["http://crl.test.invalid/root.crl".to_owned()] }];
+        let mut intermediate_params = ca_params(
+            &self.intermediate,
+            self.intermediate_path_len,
+            self.intermediate_is_ca,
+        )?;
+        intermediate_params.crl_distribution_points = vec![CrlDistributionPoint {
+            uris: vec!["http://crl.test.invalid/root.crl".to_owned()],
+        }];
         let intermediate_cert = intermediate_params
             .signed_by(&intermediate_key, &root)
             .map_err(rcgen_err("issue the intermediate"))?;
@@ -393,7 +421,9 @@ pub struct TestPki {
 
 impl std::fmt::Debug for TestPki {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TestPki").field("now", &self.now).finish_non_exhaustive()
+        f.debug_struct("TestPki")
+            .field("now", &self.now)
+            .finish_non_exhaustive()
     }
 }
 
@@ -430,7 +460,8 @@ impl TestPki {
 
     /// The root as the only trust anchor.
     pub fn anchors(&self) -> Result<TrustAnchors, TestPkiError> {
-        TrustAnchors::from_pem_bundle(self.root_pem.as_bytes()).map_err(|source| TestPkiError::Trust { source })
+        TrustAnchors::from_pem_bundle(self.root_pem.as_bytes())
+            .map_err(|source| TestPkiError::Trust { source })
     }
 
     /// Issues an SP CA certificate with `ca_scope` under the intermediate, and a delegate
@@ -450,7 +481,9 @@ impl TestPki {
         let ca_key = generate(KeyKind::P256)?;
         let mut ca = ca_params(&spec("SHAKEN 709J delegating CA"), Some(0), true)?;
         with_tn_auth_list(&mut ca, Some(ca_scope));
-        let ca_cert = ca.signed_by(&ca_key, &self.intermediate).map_err(rcgen_err("issue the SP CA"))?;
+        let ca_cert = ca
+            .signed_by(&ca_key, &self.intermediate)
+            .map_err(rcgen_err("issue the SP CA"))?;
         let ca_issuer = Issuer::new(ca, ca_key);
 
         let leaf_key = generate(KeyKind::P256)?;
@@ -489,7 +522,9 @@ impl TestPki {
 
 fn parse_single(pem: &str) -> Result<Certificate, TestPkiError> {
     let mut certs = parse_chain(pem.as_bytes()).map_err(|source| TestPkiError::Parse { source })?;
-    certs.pop().ok_or(TestPkiError::Parse { source: CertificateError::NoCertificate })
+    certs.pop().ok_or(TestPkiError::Parse {
+        source: CertificateError::NoCertificate,
+    })
 }
 
 fn crl(

@@ -67,7 +67,8 @@ pub enum TrustError {
 }
 
 fn at(path: Option<&Path>) -> String {
-    path.map(|p| format!(" in {}", p.display())).unwrap_or_default()
+    path.map(|p| format!(" in {}", p.display()))
+        .unwrap_or_default()
 }
 
 /// A set of trusted CA certificates.
@@ -80,7 +81,9 @@ impl TrustAnchors {
     /// The given certificates (at least one, at most [`MAX_ANCHORS`]); duplicates are merged.
     pub fn from_certificates(certificates: Vec<Certificate>) -> Result<Self, TrustError> {
         if certificates.is_empty() {
-            return Err(TrustError::Empty { what: "the certificate list".to_owned() });
+            return Err(TrustError::Empty {
+                what: "the certificate list".to_owned(),
+            });
         }
         if certificates.len() > MAX_ANCHORS {
             return Err(TrustError::TooMany { max: MAX_ANCHORS });
@@ -122,7 +125,11 @@ impl TrustAnchors {
         for path in files {
             let len = std::fs::metadata(&path).map_err(io(&path))?.len();
             if len > MAX_ANCHOR_FILE_LEN as u64 {
-                return Err(TrustError::FileTooLarge { path, len, max: MAX_ANCHOR_FILE_LEN });
+                return Err(TrustError::FileTooLarge {
+                    path,
+                    len,
+                    max: MAX_ANCHOR_FILE_LEN,
+                });
             }
             let bytes = std::fs::read(&path).map_err(io(&path))?;
             certificates.extend(read_bundle(&bytes, Some(&path))?);
@@ -131,7 +138,9 @@ impl TrustAnchors {
             }
         }
         if certificates.is_empty() {
-            return Err(TrustError::Empty { what: dir.display().to_string() });
+            return Err(TrustError::Empty {
+                what: dir.display().to_string(),
+            });
         }
         Self::from_certificates(certificates)
     }
@@ -165,19 +174,30 @@ fn read_bundle(bytes: &[u8], path: Option<&Path>) -> Result<Vec<Certificate>, Tr
         return match path {
             Some(_) => Certificate::from_der(bytes)
                 .map(|c| vec![c])
-                .map_err(|source| TrustError::Certificate { path: owned_path(), source }),
-            None => Err(TrustError::Empty { what: "the PEM bundle".to_owned() }),
+                .map_err(|source| TrustError::Certificate {
+                    path: owned_path(),
+                    source,
+                }),
+            None => Err(TrustError::Empty {
+                what: "the PEM bundle".to_owned(),
+            }),
         };
     }
     let blocks = pem::decode_blocks(bytes, &["CERTIFICATE", "X509 CERTIFICATE"], MAX_ANCHORS)
         .map_err(|source| match source {
             PemError::TooManyBlocks { max, .. } => TrustError::TooMany { max },
-            source => TrustError::Pem { path: owned_path(), source },
+            source => TrustError::Pem {
+                path: owned_path(),
+                source,
+            },
         })?;
     blocks
         .iter()
         .map(|der| {
-            Certificate::from_der(der).map_err(|source| TrustError::Certificate { path: owned_path(), source })
+            Certificate::from_der(der).map_err(|source| TrustError::Certificate {
+                path: owned_path(),
+                source,
+            })
         })
         .collect()
 }
