@@ -1,0 +1,160 @@
+//! callproof's storage: the inventory behind attestation (customers, their trunks and
+//! number blocks, API keys), in SQLite (the embedded default) or PostgreSQL (shared by many
+//! nodes), behind one trait and one test suite.
+//!
+//! Every write is one transaction that also bumps the inventory version, so nodes that
+//! cache the inventory in memory see a change by polling one integer.
+//!
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use store::{Store, sqlite::SqliteStore};
+//! let store = SqliteStore::open_in_memory().await.unwrap();
+//! let c = store.create_customer("Acme", None).await.unwrap();
+//! assert_eq!(store.inventory().await.unwrap().customers, vec![c]);
+//! # });
+//! ```
+
+pub mod model;
+pub mod postgres;
+mod schema;
+pub mod sqlite;
+
+use async_trait::async_trait;
+
+pub use model::{
+    ApiKeyRecord, Customer, CustomerId, Inventory, NumberBlock, OwnedBlock, Scope, Trunk,
+};
+
+/// Why a store operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The thing asked for does not exist.
+    #[error("{what} {key:?} does not exist")]
+    NotFound {
+        /// What kind of thing.
+        what: &'static str,
+        /// Its key.
+        key: String,
+    },
+    /// The write conflicts with what is stored (a taken name, an owned number).
+    #[error("{what} conflicts: {detail}")]
+    Conflict {
+        /// What kind of thing.
+        what: &'static str,
+        /// The conflict.
+        detail: String,
+    },
+    /// The database failed or could not be reached.
+    #[error("database error: {detail}")]
+    Backend {
+        /// The driver's message.
+        detail: String,
+    },
+}
+
+/// A new API key to store (the caller generated the secret and hashed it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewApiKey {
+    /// The customer it acts for (`None`: an operator key).
+    pub customer: Option<CustomerId>,
+    /// A label.
+    pub name: String,
+    /// The first characters of the key.
+    pub prefix: String,
+    /// Hex SHA-256 of the whole key.
+    pub hash: String,
+    /// What it may do.
+    pub scopes: Vec<Scope>,
+}
+
+/// The inventory store. Implementations: [`sqlite::SqliteStore`], [`postgres::PgStore`].
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Checks the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+    /// Creates a customer; `origid` defaults to a fresh UUID.
+    async fn create_customer(
+        &self,
+        name: &str,
+        origid: Option<&str>,
+    ) -> Result<Customer, StoreError>;
+    /// Finds a customer by name.
+    async fn customer_by_name(&self, name: &str) -> Result<Option<Customer>, StoreError>;
+    /// Adds a source-address range to a customer.
+    async fn add_trunk(&self, customer: CustomerId, cidr: &str) -> Result<(), StoreError>;
+    /// Gives number blocks to a customer, all or none: a block that overlaps one already
+    /// owned (by anyone), or another in the same call, is a conflict.
+    async fn add_numbers(
+        &self,
+        customer: CustomerId,
+        blocks: &[NumberBlock],
+    ) -> Result<(), StoreError>;
+    /// Removes blocks a customer owns, exactly as they were added; returns how many existed.
+    async fn remove_numbers(
+        &self,
+        customer: CustomerId,
+        blocks: &[NumberBlock],
+    ) -> Result<u64, StoreError>;
+    /// Stores an API key.
+    async fn create_api_key(&self, key: NewApiKey) -> Result<ApiKeyRecord, StoreError>;
+    /// Revokes an API key; false when there was none.
+    async fn revoke_api_key(&self, id: i64) -> Result<bool, StoreError>;
+    /// The whole inventory.
+    async fn inventory(&self) -> Result<Inventory, StoreError>;
+    /// The inventory version alone (cheap, for change polling).
+    async fn inventory_version(&self) -> Result<i64, StoreError>;
+}
+
+/// A random UUID v4 string, from the OS random source.
+pub(crate) fn new_uuid() -> String {
+    let mut b = [0u8; 16];
+    let _ = getrandom(&mut b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        hex.get(0..8).unwrap_or_default(),
+        hex.get(8..12).unwrap_or_default(),
+        hex.get(12..16).unwrap_or_default(),
+        hex.get(16..20).unwrap_or_default(),
+        hex.get(20..32).unwrap_or_default()
+    )
+}
+
+fn getrandom(buf: &mut [u8]) -> std::io::Result<()> {
+    use std::io::Read as _;
+    std::fs::File::open("/dev/urandom")?.read_exact(buf)
+}
+
+/// Checks that no two blocks of one request overlap.
+pub(crate) fn check_disjoint(blocks: &[NumberBlock]) -> Result<(), StoreError> {
+    let mut sorted: Vec<&NumberBlock> = blocks.iter().collect();
+    sorted.sort_by_key(|b| (b.digits(), b.first_value()));
+    for pair in sorted.windows(2) {
+        if let [a, b] = pair
+            && a.overlaps(b)
+        {
+            return Err(StoreError::Conflict {
+                what: "number block",
+                detail: format!("{a} overlaps {b} in the same request"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Joins scopes for storage.
+pub(crate) fn scopes_to_string(scopes: &[Scope]) -> String {
+    scopes
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Parses stored scopes, ignoring unknown names (written by a newer version).
+pub(crate) fn scopes_from_string(s: &str) -> Vec<Scope> {
+    s.split(',').filter_map(Scope::parse).collect()
+}
