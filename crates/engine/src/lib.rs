@@ -11,5 +11,6 @@
 //! ```
 
 pub mod atis;
+pub mod inventory;
 pub mod verifier;
 pub mod x5u;
