@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use ipnet::IpNet;
-use passport::claims::Attestation;
 use passport::TelephoneNumber;
+use passport::claims::Attestation;
 use store::{Customer, CustomerId, Inventory, Scope, Store, StoreError};
 
 /// Who sent a request, as far as the inventory can tell.
@@ -44,13 +44,20 @@ pub struct InventoryIndex {
 impl InventoryIndex {
     /// Builds the index.
     pub fn new(inventory: Inventory) -> Self {
-        let mut index = Self { version: inventory.version, ..Self::default() };
+        let mut index = Self {
+            version: inventory.version,
+            ..Self::default()
+        };
         for c in inventory.customers {
             index.customers.insert(c.id, c);
         }
         for owned in inventory.blocks {
             let b = owned.block;
-            index.blocks.entry(b.digits()).or_default().push((b.first_value(), b.last_value(), owned.customer));
+            index.blocks.entry(b.digits()).or_default().push((
+                b.first_value(),
+                b.last_value(),
+                owned.customer,
+            ));
         }
         for list in index.blocks.values_mut() {
             list.sort_unstable_by_key(|&(first, _, _)| first);
@@ -58,10 +65,15 @@ impl InventoryIndex {
         for t in inventory.trunks {
             match parse_net(&t.cidr) {
                 Some(net) => index.trunks.push((net, t.customer)),
-                None => index.problems.push(format!("trunk {:?} of customer {} is not an address or CIDR", t.cidr, t.customer)),
+                None => index.problems.push(format!(
+                    "trunk {:?} of customer {} is not an address or CIDR",
+                    t.cidr, t.customer
+                )),
             }
         }
-        index.trunks.sort_by_key(|(net, _)| std::cmp::Reverse(net.prefix_len()));
+        index
+            .trunks
+            .sort_by_key(|(net, _)| std::cmp::Reverse(net.prefix_len()));
         for k in inventory.api_keys {
             index.api_keys.insert(k.hash, (k.customer, k.scopes));
         }
@@ -96,13 +108,19 @@ impl InventoryIndex {
     /// The customer whose trunk covers a source address.
     pub fn caller_by_address(&self, addr: IpAddr) -> Option<&Customer> {
         let addr = canonical_ip(addr);
-        self.trunks.iter().find(|(net, _)| net.contains(&addr)).and_then(|(_, c)| self.customers.get(c))
+        self.trunks
+            .iter()
+            .find(|(net, _)| net.contains(&addr))
+            .and_then(|(_, c)| self.customers.get(c))
     }
 
     /// The caller behind an API key (given in full; compared by its SHA-256).
     pub fn caller_by_api_key(&self, key: &str) -> Option<Caller> {
         let (customer, scopes) = self.api_keys.get(&hash_api_key(key))?;
-        Some(Caller { customer: customer.and_then(|c| self.customers.get(&c)).cloned(), scopes: scopes.clone() })
+        Some(Caller {
+            customer: customer.and_then(|c| self.customers.get(&c)).cloned(),
+            scopes: scopes.clone(),
+        })
     }
 
     /// The attestation a customer earns for calling from `orig`.
@@ -122,7 +140,10 @@ pub fn hash_api_key(key: &str) -> String {
 }
 
 fn parse_net(s: &str) -> Option<IpNet> {
-    s.parse::<IpNet>().ok().or_else(|| s.parse::<IpAddr>().ok().map(IpNet::from)).map(|n| n.trunc())
+    s.parse::<IpNet>()
+        .ok()
+        .or_else(|| s.parse::<IpAddr>().ok().map(IpNet::from))
+        .map(|n| n.trunc())
 }
 
 /// IPv4-mapped IPv6 addresses (from dual-stack sockets) compare as IPv4.
@@ -143,7 +164,9 @@ impl InventoryCache {
     /// Loads the inventory once.
     pub async fn load(store: &dyn Store) -> Result<Self, StoreError> {
         let index = InventoryIndex::new(store.inventory().await?);
-        Ok(Self { current: Arc::new(ArcSwap::from_pointee(index)) })
+        Ok(Self {
+            current: Arc::new(ArcSwap::from_pointee(index)),
+        })
     }
 
     /// The index in force.
@@ -197,18 +220,41 @@ mod tests {
     }
 
     fn index() -> InventoryIndex {
-        let c = |id, name: &str| Customer { id: CustomerId(id), name: name.into(), origid: format!("origid-{id}") };
-        let b = |id, start: &str, count| OwnedBlock { customer: CustomerId(id), block: NumberBlock::new(tn(start), count).unwrap() };
+        let c = |id, name: &str| Customer {
+            id: CustomerId(id),
+            name: name.into(),
+            origid: format!("origid-{id}"),
+        };
+        let b = |id, start: &str, count| OwnedBlock {
+            customer: CustomerId(id),
+            block: NumberBlock::new(tn(start), count).unwrap(),
+        };
         InventoryIndex::new(Inventory {
             version: 7,
             customers: vec![c(1, "acme"), c(2, "bravo")],
             trunks: vec![
-                Trunk { customer: CustomerId(1), cidr: "192.0.2.0/24".into() },
-                Trunk { customer: CustomerId(2), cidr: "192.0.2.77".into() },
-                Trunk { customer: CustomerId(2), cidr: "2001:db8::/32".into() },
-                Trunk { customer: CustomerId(2), cidr: "not-an-address".into() },
+                Trunk {
+                    customer: CustomerId(1),
+                    cidr: "192.0.2.0/24".into(),
+                },
+                Trunk {
+                    customer: CustomerId(2),
+                    cidr: "192.0.2.77".into(),
+                },
+                Trunk {
+                    customer: CustomerId(2),
+                    cidr: "2001:db8::/32".into(),
+                },
+                Trunk {
+                    customer: CustomerId(2),
+                    cidr: "not-an-address".into(),
+                },
             ],
-            blocks: vec![b(1, "12155550000", 10_000), b(2, "12155560000", 1), b(2, "442071234567", 1)],
+            blocks: vec![
+                b(1, "12155550000", 10_000),
+                b(2, "12155560000", 1),
+                b(2, "442071234567", 1),
+            ],
             api_keys: vec![ApiKeyRecord {
                 id: 1,
                 customer: Some(CustomerId(2)),
@@ -237,18 +283,35 @@ mod tests {
     #[test]
     fn attestation_follows_ownership() {
         let i = index();
-        assert_eq!(i.attestation(Some(CustomerId(1)), &tn("12155551212")), Attestation::A);
-        assert_eq!(i.attestation(Some(CustomerId(2)), &tn("12155551212")), Attestation::B);
+        assert_eq!(
+            i.attestation(Some(CustomerId(1)), &tn("12155551212")),
+            Attestation::A
+        );
+        assert_eq!(
+            i.attestation(Some(CustomerId(2)), &tn("12155551212")),
+            Attestation::B
+        );
         assert_eq!(i.attestation(None, &tn("12155551212")), Attestation::C);
     }
 
     #[test]
     fn callers_are_found_by_most_specific_trunk_and_by_key() {
         let i = index();
-        let name = |a: &str| i.caller_by_address(a.parse().unwrap()).map(|c| c.name.clone());
+        let name = |a: &str| {
+            i.caller_by_address(a.parse().unwrap())
+                .map(|c| c.name.clone())
+        };
         assert_eq!(name("192.0.2.10").as_deref(), Some("acme"));
-        assert_eq!(name("192.0.2.77").as_deref(), Some("bravo"), "the /32 wins over the /24");
-        assert_eq!(name("::ffff:192.0.2.10").as_deref(), Some("acme"), "v4-mapped addresses match v4 trunks");
+        assert_eq!(
+            name("192.0.2.77").as_deref(),
+            Some("bravo"),
+            "the /32 wins over the /24"
+        );
+        assert_eq!(
+            name("::ffff:192.0.2.10").as_deref(),
+            Some("acme"),
+            "v4-mapped addresses match v4 trunks"
+        );
         assert_eq!(name("2001:db8::5").as_deref(), Some("bravo"));
         assert_eq!(name("198.51.100.1"), None);
         assert_eq!(i.problems().len(), 1);

@@ -12,5 +12,6 @@
 
 pub mod atis;
 pub mod inventory;
+pub mod signing;
 pub mod verifier;
 pub mod x5u;

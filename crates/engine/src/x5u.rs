@@ -210,7 +210,7 @@ impl Fetcher {
             .get(url)
             .send()
             .await
-            .map_err(|e| classify(&e, &host))?;
+            .map_err(|e| classify(&e, &host, &self.options))?;
         let status = response.status();
         if status != reqwest::StatusCode::OK {
             return Err(FetchError::Status {
@@ -230,7 +230,11 @@ impl Fetcher {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| classify(&e, &host))? {
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| classify(&e, &host, &self.options))?
+        {
             if body.len() + chunk.len() > max {
                 return Err(FetchError::TooLarge { max });
             }
@@ -245,7 +249,7 @@ impl Fetcher {
 
 /// Turns a reqwest error into a [`FetchError`], surfacing the guard's refusal when it is the
 /// cause.
-fn classify(e: &reqwest::Error, host: &str) -> FetchError {
+fn classify(e: &reqwest::Error, host: &str, options: &FetchOptions) -> FetchError {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = source {
         if let Some(guard) = err.downcast_ref::<GuardError>() {
@@ -263,7 +267,15 @@ fn classify(e: &reqwest::Error, host: &str) -> FetchError {
         source = err.source();
     }
     if e.is_timeout() {
-        return FetchError::Timeout { millis: 0 };
+        // A connect timeout (which also bounds the TLS handshake) or the total one.
+        let limit = if e.is_connect() {
+            options.connect_timeout
+        } else {
+            options.total_timeout
+        };
+        return FetchError::Timeout {
+            millis: limit.as_millis(),
+        };
     }
     FetchError::Connect {
         reason: error_chain(e),

@@ -35,6 +35,20 @@ pub(crate) fn run(args: &PkiInitArgs) -> anyhow::Result<ExitCode> {
         ("sp-key.pem", pki.leaf_key_pem.as_str(), true),
         ("chain.pem", &pki.chain_pem(), false),
     ];
+    if !args.force {
+        let existing: Vec<&str> = files
+            .iter()
+            .map(|(name, _, _)| *name)
+            .filter(|name| args.out.join(name).exists())
+            .collect();
+        if !existing.is_empty() {
+            bail!(
+                "refusing to replace what exists in {}: {} (use --force to overwrite); nothing was written",
+                args.out.display(),
+                existing.join(", ")
+            );
+        }
+    }
     for (name, contents, secret) in files {
         write_file(&args.out.join(name), contents, secret, args.force)?;
     }

@@ -1,0 +1,226 @@
+//! The signing pipeline (STI-AS): a call from an identified caller in, Identity header
+//! values out.
+//!
+//! The attestation is the weaker of what the caller asks for and what the inventory grants
+//! (A only for a customer's own numbers, B for a known customer, C for a gateway call), so
+//! no request can raise it. The signing key and certificate URL can be replaced while the
+//! service runs (certificate rotation): calls in flight finish with the signer they began
+//! with.
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use passport::claims::{Attestation, Claims, Party};
+use passport::jws::Ppt;
+use passport::sign::Signer;
+use passport::{SignError, TelephoneNumber};
+use store::Customer;
+
+use crate::inventory::InventoryCache;
+
+/// A call to sign.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignRequest {
+    /// The caller, as identified by trunk address or API key (`None`: unknown, a gateway).
+    pub customer: Option<Customer>,
+    /// The calling number.
+    pub orig: TelephoneNumber,
+    /// The called number(s).
+    pub dest: Vec<TelephoneNumber>,
+    /// Issued-at, Unix seconds.
+    pub iat: i64,
+    /// The attestation the caller asks for, if it says.
+    pub requested_attest: Option<Attestation>,
+    /// The origid the caller gives (ATIS requests carry one); default: the customer's, or a
+    /// fresh one for a gateway call.
+    pub origid: Option<String>,
+}
+
+/// A diverted call to sign a `div` PASSporT for (RFC 8946).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DivRequest {
+    /// The calling number (unchanged by the diversion).
+    pub orig: TelephoneNumber,
+    /// The new destination.
+    pub dest: TelephoneNumber,
+    /// The number the call was first sent to (the diverting party).
+    pub diverted_from: TelephoneNumber,
+    /// Issued-at, Unix seconds.
+    pub iat: i64,
+}
+
+/// A signed call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signed {
+    /// The Identity header value(s), in order.
+    pub identities: Vec<String>,
+    /// The attestation signed.
+    pub attest: Attestation,
+    /// The origid signed.
+    pub origid: String,
+}
+
+/// The STI-AS.
+#[derive(Debug)]
+pub struct SigningService {
+    signer: ArcSwap<Signer>,
+    inventory: InventoryCache,
+}
+
+impl SigningService {
+    /// A service signing with `signer`, attesting from `inventory`.
+    pub fn new(signer: Signer, inventory: InventoryCache) -> Self {
+        Self {
+            signer: ArcSwap::from_pointee(signer),
+            inventory,
+        }
+    }
+
+    /// Replaces the key and certificate URL (rotation without downtime).
+    pub fn rotate(&self, signer: Signer) {
+        self.signer.store(Arc::new(signer));
+    }
+
+    /// The certificate URL currently signed into `x5u`.
+    pub fn x5u(&self) -> String {
+        self.signer.load().x5u().to_owned()
+    }
+
+    /// The inventory the service attests from.
+    pub fn inventory(&self) -> &InventoryCache {
+        &self.inventory
+    }
+
+    /// Signs a SHAKEN PASSporT for the call.
+    pub fn sign(&self, request: SignRequest) -> Result<Signed, SignError> {
+        let index = self.inventory.get();
+        let earned = index.attestation(request.customer.as_ref().map(|c| c.id), &request.orig);
+        let attest = match request.requested_attest {
+            Some(asked) => weaker(asked, earned),
+            None => earned,
+        };
+        let origid = request
+            .origid
+            .or_else(|| request.customer.as_ref().map(|c| c.origid.clone()))
+            .unwrap_or_else(|| GATEWAY_ORIGID.to_owned());
+        let claims = Claims::shaken(
+            request.iat,
+            request.orig,
+            request.dest,
+            attest,
+            origid.clone(),
+        );
+        let identity = self.signer.load().sign_identity(&claims)?;
+        Ok(Signed {
+            identities: vec![identity],
+            attest,
+            origid,
+        })
+    }
+
+    /// Signs a `div` PASSporT for a diverted call.
+    pub fn sign_div(&self, request: &DivRequest) -> Result<String, SignError> {
+        let mut claims = Claims::shaken(
+            request.iat,
+            request.orig,
+            vec![request.dest],
+            Attestation::C,
+            "",
+        );
+        claims.attest = None;
+        claims.origid = None;
+        claims.div = Some(Party::Tn(request.diverted_from));
+        self.signer.load().sign_identity_ppt(Ppt::Div, &claims)
+    }
+}
+
+/// The origid of calls from no known customer: a fixed, recognisable UUID, so gateway
+/// traffic can be traced as such.
+pub const GATEWAY_ORIGID: &str = "00000000-0000-4000-8000-000000000000";
+
+/// The weaker of two attestation levels (A > B > C).
+pub const fn weaker(a: Attestation, b: Attestation) -> Attestation {
+    match (a, b) {
+        (Attestation::C, _) | (_, Attestation::C) => Attestation::C,
+        (Attestation::B, _) | (_, Attestation::B) => Attestation::B,
+        (Attestation::A, Attestation::A) => Attestation::A,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use passport::key::SigningKey;
+    use store::NumberBlock;
+
+    #[test]
+    fn weaker_never_raises() {
+        use Attestation::{A, B, C};
+        for (a, b, w) in [
+            (A, A, A),
+            (A, B, B),
+            (B, A, B),
+            (A, C, C),
+            (C, A, C),
+            (B, C, C),
+            (B, B, B),
+        ] {
+            assert_eq!(weaker(a, b), w);
+        }
+    }
+
+    #[tokio::test]
+    async fn attestation_comes_from_the_inventory_and_cannot_be_raised() {
+        let store = store::sqlite::SqliteStore::open_in_memory().await.unwrap();
+        let acme = <dyn store::Store>::create_customer(&store, "acme", None)
+            .await
+            .unwrap();
+        let tn = |s: &str| TelephoneNumber::parse(s).unwrap();
+        <dyn store::Store>::add_numbers(
+            &store,
+            acme.id,
+            &[NumberBlock::new(tn("12155550000"), 100).unwrap()],
+        )
+        .await
+        .unwrap();
+        let inventory = InventoryCache::load(&store).await.unwrap();
+        let service = SigningService::new(
+            Signer::new(SigningKey::generate().unwrap(), "https://x.example/c.pem").unwrap(),
+            inventory,
+        );
+        let req = |customer: Option<&Customer>, orig: &str, asked| SignRequest {
+            customer: customer.cloned(),
+            orig: tn(orig),
+            dest: vec![tn("12125551213")],
+            iat: 1,
+            requested_attest: asked,
+            origid: None,
+        };
+        let signed = service.sign(req(Some(&acme), "12155550042", None)).unwrap();
+        assert_eq!(
+            (signed.attest, signed.origid.as_str()),
+            (Attestation::A, acme.origid.as_str())
+        );
+        assert_eq!(
+            service
+                .sign(req(Some(&acme), "12155550042", Some(Attestation::B)))
+                .unwrap()
+                .attest,
+            Attestation::B
+        );
+        assert_eq!(
+            service
+                .sign(req(Some(&acme), "19995550042", Some(Attestation::A)))
+                .unwrap()
+                .attest,
+            Attestation::B
+        );
+        let gateway = service
+            .sign(req(None, "12155550042", Some(Attestation::A)))
+            .unwrap();
+        assert_eq!(
+            (gateway.attest, gateway.origid.as_str()),
+            (Attestation::C, GATEWAY_ORIGID)
+        );
+    }
+}
