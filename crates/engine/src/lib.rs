@@ -12,6 +12,7 @@
 
 pub mod atis;
 pub mod inventory;
+pub mod replay;
 pub mod signing;
 pub mod verifier;
 pub mod x5u;

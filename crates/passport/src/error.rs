@@ -278,6 +278,12 @@ pub enum VerifyError {
     /// The ES256 signature does not verify.
     #[error("signature validation failed")]
     SignatureInvalid,
+    /// The same PASSporT was already seen within its freshness window (a copied signature).
+    #[error("the PASSporT was already used for a call {seen_secs_ago} s ago (replay)")]
+    Replayed {
+        /// How long ago it was first seen (0 when unknown).
+        seen_secs_ago: i64,
+    },
 }
 
 impl VerifyError {
@@ -304,7 +310,7 @@ impl VerifyError {
             | Self::UnsupportedAlg { .. }
             | Self::AlgParamMismatch { .. } => (UNSUPPORTED_CREDENTIAL, NoValidation),
             Self::Credential(_) => (UNSUPPORTED_CREDENTIAL, Failed),
-            Self::SignatureInvalid => (INVALID_IDENTITY, Failed),
+            Self::SignatureInvalid | Self::Replayed { .. } => (INVALID_IDENTITY, Failed),
             Self::IatStale { .. } | Self::IatInFuture { .. } | Self::RequestTimeStale { .. } => {
                 (STALE, NoValidation)
             }
@@ -342,6 +348,7 @@ impl VerifyError {
             Self::RequestTimeStale { .. } => "request_time_stale",
             Self::Credential(_) => "credential",
             Self::SignatureInvalid => "signature_invalid",
+            Self::Replayed { .. } => "replayed",
         }
     }
 }
