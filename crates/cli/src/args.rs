@@ -27,6 +27,22 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Print the header and claims of a PASSporT or Identity header, without verifying it.
     Decode(DecodeArgs),
+    /// Run the signing and verification services (REST, SIP) until SIGTERM or Ctrl-C.
+    ///
+    /// With no configuration it runs on embedded defaults under ./callproof-data: SQLite, a
+    /// generated development PKI, REST on 127.0.0.1:8080, SIP signing on 127.0.0.1:5060 and
+    /// verification on 127.0.0.1:5062.
+    Serve(ServeArgs),
+    /// Load and check a configuration file (and the CALLPROOF_* environment), then exit.
+    CheckConfig(ServeArgs),
+}
+
+/// `callproof serve` and `callproof check-config`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The TOML configuration (every key is documented in callproof.example.toml).
+    #[arg(long, short, value_name = "FILE", env = "CALLPROOF_CONFIG")]
+    pub config: Option<PathBuf>,
 }
 
 /// `callproof pki ...`.

@@ -95,6 +95,11 @@ impl InventoryIndex {
         self.customers.get(&id)
     }
 
+    /// A customer by name.
+    pub fn customer_by_name(&self, name: &str) -> Option<&Customer> {
+        self.customers.values().find(|c| c.name == name)
+    }
+
     /// The owner of a number.
     pub fn owner(&self, tn: &TelephoneNumber) -> Option<CustomerId> {
         let s = tn.as_str();

@@ -14,5 +14,6 @@ pub mod atis;
 pub mod inventory;
 pub mod replay;
 pub mod signing;
+pub mod verification;
 pub mod verifier;
 pub mod x5u;

@@ -42,6 +42,9 @@ pub struct IdentityOutcome {
 #[derive(Debug)]
 pub struct Verifier {
     config: VerifierConfig,
+    /// Chains known locally by URL (from the config, and added at run time, e.g. this
+    /// node's own certificate): used instead of fetching.
+    local: RwLock<HashMap<String, Arc<[u8]>>>,
     fetcher: Fetcher,
     /// URL -> (the time it was validated at, the credential). Valid for any later time up to
     /// the path's earliest notAfter: notBefore held at the validation time.
@@ -52,11 +55,28 @@ impl Verifier {
     /// Builds a verifier.
     pub fn new(config: VerifierConfig) -> Result<Self, FetchError> {
         let fetcher = Fetcher::new(config.fetch.clone())?;
+        let local = config
+            .local_certificates
+            .iter()
+            .map(|(k, v)| (k.clone(), Arc::from(v.as_slice())))
+            .collect();
         Ok(Self {
             config,
+            local: RwLock::new(local),
             fetcher,
             cache: RwLock::new(HashMap::new()),
         })
+    }
+
+    /// Makes a chain known locally under `url` (replacing any before it, and dropping a
+    /// credential cached from the old one).
+    pub fn add_local_certificate(&self, url: &str, chain: &[u8]) {
+        if let Ok(mut local) = self.local.write() {
+            local.insert(url.to_owned(), Arc::from(chain));
+        }
+        if let Ok(mut cache) = self.cache.write() {
+            cache.remove(url);
+        }
     }
 
     /// Verifies one Identity header value against the call.
@@ -139,18 +159,19 @@ impl Verifier {
         if let Some(hit) = self.cached(url, now) {
             return Ok(hit);
         }
-        let body = match self.config.local_certificates.get(url) {
-            Some(bytes) => bytes.clone(),
-            None => {
-                self.fetcher
-                    .fetch(url)
-                    .await
-                    .map_err(|e| VerifyError::CertificateFetch {
-                        url: url.to_owned(),
-                        reason: e.to_string(),
-                    })?
-                    .body
-            }
+        let local = self.local.read().ok().and_then(|l| l.get(url).cloned());
+        let body: Arc<[u8]> = match local {
+            Some(bytes) => bytes,
+            None => self
+                .fetcher
+                .fetch(url)
+                .await
+                .map_err(|e| VerifyError::CertificateFetch {
+                    url: url.to_owned(),
+                    reason: e.to_string(),
+                })?
+                .body
+                .into(),
         };
         let chain = pki::parse_chain(&body)
             .map_err(|e| VerifyError::Credential(CredentialFailure::from(&e)))?;

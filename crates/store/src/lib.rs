@@ -70,7 +70,7 @@ pub struct NewApiKey {
 
 /// The inventory store. Implementations: [`sqlite::SqliteStore`], [`postgres::PgStore`].
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Checks the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
     /// Creates a customer; `origid` defaults to a fresh UUID.

@@ -2,6 +2,7 @@
 
 mod decode;
 mod pki_init;
+mod serve;
 mod sign;
 mod verify;
 
@@ -16,6 +17,8 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sign(args) => sign::run(&args),
         Command::Verify(args) => verify::run(&args),
         Command::Decode(args) => decode::run(&args),
+        Command::Serve(args) => serve::run(&args),
+        Command::CheckConfig(args) => serve::check(&args),
     }
 }
 

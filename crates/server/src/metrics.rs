@@ -1,0 +1,164 @@
+//! Prometheus metrics: requests and their latency per endpoint, verstat and reason codes,
+//! attestation levels, replays.
+
+use std::time::Duration;
+
+use engine::verification::Verdict;
+use passport::claims::Attestation;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    endpoint: &'static str,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EndpointLabels {
+    endpoint: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct VerstatLabels {
+    verstat: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    code: u16,
+    error: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AttestLabels {
+    attest: &'static str,
+}
+
+/// The node's metrics.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<EndpointLabels, Histogram, fn() -> Histogram>,
+    verstat: Family<VerstatLabels, Counter>,
+    reasons: Family<ReasonLabels, Counter>,
+    attestations: Family<AttestLabels, Counter>,
+    replays: Counter,
+}
+
+fn latency_histogram() -> Histogram {
+    // 50 us .. ~1.6 s.
+    Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
+        0.000_05, 2.0, 16,
+    ))
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Registers every metric.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("callproof");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency = Family::<EndpointLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            latency_histogram,
+        );
+        let verstat = Family::<VerstatLabels, Counter>::default();
+        let reasons = Family::<ReasonLabels, Counter>::default();
+        let attestations = Family::<AttestLabels, Counter>::default();
+        let replays = Counter::default();
+        registry.register(
+            "requests",
+            "Requests served, by endpoint and status",
+            requests.clone(),
+        );
+        registry.register(
+            "request_seconds",
+            "Request latency, by endpoint",
+            latency.clone(),
+        );
+        registry.register(
+            "verifications",
+            "Verification results, by verstat",
+            verstat.clone(),
+        );
+        registry.register(
+            "verification_failures",
+            "Verification failures, by reason code",
+            reasons.clone(),
+        );
+        registry.register(
+            "attestations",
+            "PASSporTs signed, by attestation level",
+            attestations.clone(),
+        );
+        registry.register(
+            "replays",
+            "PASSporTs seen more than once within their freshness window",
+            replays.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            latency,
+            verstat,
+            reasons,
+            attestations,
+            replays,
+        }
+    }
+
+    /// Counts a request and its latency.
+    pub fn observe_request(&self, endpoint: &'static str, status: u16, elapsed: Duration) {
+        self.requests
+            .get_or_create(&RequestLabels { endpoint, status })
+            .inc();
+        self.latency
+            .get_or_create(&EndpointLabels { endpoint })
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// Counts a verification verdict.
+    pub fn observe_verdict(&self, verdict: &Verdict) {
+        self.verstat
+            .get_or_create(&VerstatLabels {
+                verstat: verdict.verstat().as_str(),
+            })
+            .inc();
+        if let Some(e) = verdict.first_failure() {
+            self.reasons
+                .get_or_create(&ReasonLabels {
+                    code: e.disposition().code,
+                    error: e.name(),
+                })
+                .inc();
+        }
+        if verdict.replayed {
+            self.replays.inc();
+        }
+    }
+
+    /// Counts a signing.
+    pub fn observe_attestation(&self, attest: Attestation) {
+        self.attestations
+            .get_or_create(&AttestLabels {
+                attest: attest.as_str(),
+            })
+            .inc();
+    }
+
+    /// The OpenMetrics text.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}

@@ -1,0 +1,419 @@
+//! A running node: storage, the development setup when on embedded defaults, the inventory
+//! poller, the signing and verification services, the certificate reloader, and the HTTP
+//! listener with its connection limit and graceful shutdown.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, SystemTime};
+
+use engine::inventory::InventoryCache;
+use engine::replay::{MemoryReplayCache, RedisReplayCache, ReplayCache};
+use engine::signing::SigningService;
+use engine::verification::VerificationService;
+use engine::verifier::{Verifier, VerifierConfig};
+use engine::x5u::FetchOptions;
+use passport::key::SigningKey;
+use passport::sign::Signer;
+use passport::verify::Policy;
+use store::Store;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, ReplayKind, StorageKind};
+use crate::metrics::Metrics;
+use crate::rest::{self, AppState, certs};
+use crate::{dev, listener};
+
+/// Why a node could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// Storage could not be opened.
+    #[error("storage: {0}")]
+    Store(#[from] store::StoreError),
+    /// The development setup failed.
+    #[error("development setup: {0}")]
+    Dev(#[from] dev::DevError),
+    /// A key or certificate file is unusable.
+    #[error("{path}: {reason}")]
+    Credential {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The replay cache could not be reached.
+    #[error("replay cache: {0}")]
+    Replay(#[from] engine::replay::ReplayError),
+    /// The verifier could not be built.
+    #[error("verification: {0}")]
+    Verifier(String),
+    /// A listener could not bind.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// Something else in the setup failed.
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// A started node.
+#[derive(Debug)]
+pub struct Node {
+    state: Arc<AppState>,
+    http_addr: SocketAddr,
+    shutdown: CancellationToken,
+    tasks: JoinSet<()>,
+    notes: Vec<String>,
+}
+
+impl Node {
+    /// Starts a node. Returns once every listener is bound.
+    pub async fn start(config: Config) -> Result<Self, StartError> {
+        let now = unix_now();
+        let mut notes = Vec::new();
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            StartError::Setup(format!("cannot create {}: {e}", config.data_dir.display()))
+        })?;
+        let store: Arc<dyn Store> = match config.storage.kind {
+            StorageKind::Sqlite => {
+                Arc::new(store::sqlite::SqliteStore::open(&config.sqlite_path()).await?)
+            }
+            StorageKind::Postgres => {
+                let url = config.storage.postgres_url.as_deref().unwrap_or_default();
+                Arc::new(
+                    store::postgres::PgStore::connect(
+                        url,
+                        None,
+                        config.storage.postgres_max_connections,
+                    )
+                    .await?,
+                )
+            }
+        };
+        let dev_mode = config.loopback_only();
+
+        // Signing credentials: configured files, or the development PKI.
+        let (chain_path, key_path, dev_root) = match (
+            &config.signing.certificate_chain,
+            &config.signing.private_key,
+        ) {
+            (Some(chain), Some(key)) => (chain.clone(), key.clone(), None),
+            _ => {
+                let (pki, created) = dev::ensure_pki(
+                    &config.data_dir.join("pki"),
+                    &config.signing.development_numbers,
+                    now,
+                )?;
+                notes.push(format!(
+                    "{} the DEVELOPMENT PKI in {} (not for production: configure [signing] certificate_chain and private_key)",
+                    if created { "generated" } else { "using" },
+                    config.data_dir.join("pki").display()
+                ));
+                (pki.chain, pki.key, Some(pki.root))
+            }
+        };
+        if dev_mode {
+            dev::ensure_customer(store.as_ref(), &config.signing.development_numbers).await?;
+            notes.push(format!(
+                "development mode: every listener is on loopback, so loopback callers act as customer {:?} owning {}",
+                dev::DEV_CUSTOMER,
+                config.signing.development_numbers
+            ));
+        }
+        let inventory = InventoryCache::load(store.as_ref()).await?;
+        for problem in inventory.get().problems() {
+            notes.push(format!("inventory: {problem}"));
+        }
+
+        let certs = certs::CertStore::default();
+        let (signer, chain_pem) = load_signer(&config, &chain_path, &key_path, &certs)?;
+        let x5u = signer.x5u().to_owned();
+        let signing = Arc::new(SigningService::new(signer, inventory.clone()));
+
+        let anchors_path = config.verification.trust_anchors.clone().or(dev_root);
+        let anchors = match &anchors_path {
+            Some(p) if p.is_dir() => pki::TrustAnchors::from_dir(p),
+            Some(p) => pki::TrustAnchors::from_pem_bundle(&read(p)?),
+            None => {
+                return Err(StartError::Setup(
+                    "verification.trust_anchors is required with a configured certificate".into(),
+                ));
+            }
+        }
+        .map_err(|e| StartError::Setup(format!("trust anchors: {e}")))?;
+        let mut crls = Vec::new();
+        for p in &config.verification.crls {
+            let bytes = read(p)?;
+            crls.push(
+                pki::Crl::from_pem(&bytes)
+                    .or_else(|_| pki::Crl::from_der(&bytes))
+                    .map_err(|e| StartError::Credential {
+                        path: p.clone(),
+                        reason: e.to_string(),
+                    })?,
+            );
+        }
+        let verifier = Verifier::new(VerifierConfig {
+            policy: Policy {
+                max_age_secs: config.verification.max_age_secs,
+                max_future_secs: config.verification.max_age_secs,
+                danger_allow_http_info: config.verification.danger_allow_http_x5u || dev_mode,
+            },
+            anchors,
+            crls,
+            fetch: FetchOptions {
+                extra_tls_roots_pem: config
+                    .verification
+                    .x5u_tls_ca
+                    .iter()
+                    .map(|p| read(p))
+                    .collect::<Result<_, _>>()?,
+                danger_allow_http: config.verification.danger_allow_http_x5u,
+                danger_allow_private: config.verification.danger_allow_private_x5u,
+                ..FetchOptions::default()
+            },
+            local_certificates: HashMap::new(),
+        })
+        .map_err(|e| StartError::Verifier(e.to_string()))?;
+        // This node's own PASSporTs verify without a fetch.
+        verifier.add_local_certificate(&x5u, chain_pem.as_bytes());
+        let window =
+            u64::try_from(config.verification.max_age_secs.saturating_mul(2)).unwrap_or(120);
+        let replay: Arc<dyn ReplayCache> = match config.replay.kind {
+            ReplayKind::Memory => Arc::new(MemoryReplayCache::new(1_000_000)),
+            ReplayKind::Redis => {
+                let url = config.replay.redis_url.as_deref().unwrap_or_default();
+                Arc::new(RedisReplayCache::connect(url, "callproof:").await?)
+            }
+        };
+        let verification = Arc::new(VerificationService::new(
+            verifier,
+            replay,
+            config.replay.reject,
+            window,
+        ));
+
+        let http = TcpListener::bind(config.http.listen)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: config.http.listen,
+                source,
+            })?;
+        let http_addr = http.local_addr().map_err(|source| StartError::Bind {
+            addr: config.http.listen,
+            source,
+        })?;
+
+        let state = Arc::new(AppState {
+            config,
+            store: Arc::clone(&store),
+            inventory: inventory.clone(),
+            signing: Arc::clone(&signing),
+            verification,
+            certs,
+            dev_mode,
+            metrics: Arc::new(Metrics::new()),
+            ready: false.into(),
+        });
+        let shutdown = CancellationToken::new();
+        let mut tasks = JoinSet::new();
+
+        // Inventory changes made through any node reach this one within one poll period.
+        {
+            let inventory = inventory.clone();
+            let store = Arc::clone(&store);
+            let period = Duration::from_millis(state.config.storage.inventory_poll_ms.max(50));
+            let stop = shutdown.clone();
+            tasks.spawn(async move {
+                inventory
+                    .poll(
+                        store,
+                        period,
+                        |e| tracing::warn!(error = %e, "inventory refresh failed"),
+                        stop.cancelled_owned(),
+                    )
+                    .await;
+            });
+        }
+        // Key and chain files replaced on disk are picked up without a restart.
+        {
+            let state = Arc::clone(&state);
+            let stop = shutdown.clone();
+            let period = Duration::from_millis(state.config.signing.reload_ms.max(100));
+            tasks
+                .spawn(async move { reload_loop(state, chain_path, key_path, period, stop).await });
+        }
+        // HTTP.
+        {
+            let app = rest::router(Arc::clone(&state));
+            let permits = Arc::new(Semaphore::new(state.config.http.max_connections.max(1)));
+            let stop = shutdown.clone();
+            tasks.spawn(async move {
+                let listener = listener::Limited::new(http, permits);
+                let service = app.into_make_service_with_connect_info::<listener::PeerAddr>();
+                if let Err(e) = axum::serve(listener, service)
+                    .with_graceful_shutdown(stop.cancelled_owned())
+                    .await
+                {
+                    tracing::error!(error = %e, "HTTP server failed");
+                }
+            });
+        }
+        state.ready.store(true, Ordering::Release);
+        Ok(Self {
+            state,
+            http_addr,
+            shutdown,
+            tasks,
+            notes,
+        })
+    }
+
+    /// The bound HTTP address (useful with port 0).
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http_addr
+    }
+
+    /// The shared state (tests and the SIP services use it).
+    pub fn state(&self) -> &Arc<AppState> {
+        &self.state
+    }
+
+    /// What the node wants the operator to know (development mode, generated PKI).
+    pub fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
+    /// The token that stops the node when cancelled.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Adds a task that runs until shutdown (the SIP services).
+    pub fn spawn(&mut self, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        self.tasks.spawn(task);
+    }
+
+    /// Waits until every task has stopped (after [`Node::shutdown_token`] is cancelled, or
+    /// a grace period: the caller bounds it).
+    pub async fn wait(mut self) {
+        self.state.ready.store(false, Ordering::Release);
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+/// Reads the key and chain, checks they match, publishes the chain and builds the signer.
+fn load_signer(
+    config: &Config,
+    chain_path: &Path,
+    key_path: &Path,
+    certs: &certs::CertStore,
+) -> Result<(Signer, String), StartError> {
+    let bad = |path: &Path, reason: String| StartError::Credential {
+        path: path.to_owned(),
+        reason,
+    };
+    let chain_pem =
+        String::from_utf8(read(chain_path)?).map_err(|_| bad(chain_path, "not PEM text".into()))?;
+    let chain =
+        pki::parse_chain(chain_pem.as_bytes()).map_err(|e| bad(chain_path, e.to_string()))?;
+    let leaf = chain
+        .first()
+        .ok_or_else(|| bad(chain_path, "no certificate".into()))?;
+    let key_pem = read_private_key(key_path)?;
+    let key = SigningKey::from_pem(&key_pem).map_err(|e| bad(key_path, e.to_string()))?;
+    if leaf.public_key().key_bytes() != key.public_key_sec1() {
+        return Err(bad(
+            key_path,
+            format!("does not match the certificate in {}", chain_path.display()),
+        ));
+    }
+    let name = certs.publish(&chain_pem);
+    let x5u = match &config.signing.x5u {
+        Some(x5u) => x5u.replace("{fingerprint}", name.trim_end_matches(".pem")),
+        None => format!("{}/certs/{name}", config.public_url()),
+    };
+    let signer =
+        Signer::new(key, &x5u).map_err(|e| StartError::Setup(format!("signing.x5u: {e}")))?;
+    Ok((signer, chain_pem))
+}
+
+async fn reload_loop(
+    state: Arc<AppState>,
+    chain: PathBuf,
+    key: PathBuf,
+    period: Duration,
+    stop: CancellationToken,
+) {
+    let stamp = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let mut last: (Option<SystemTime>, Option<SystemTime>) = (stamp(&chain), stamp(&key));
+    let mut tick = tokio::time::interval(period);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let now = (stamp(&chain), stamp(&key));
+        if now == last {
+            continue;
+        }
+        last = now;
+        match load_signer(&state.config, &chain, &key, &state.certs) {
+            Ok((signer, chain_pem)) => {
+                let x5u = signer.x5u().to_owned();
+                state
+                    .verification
+                    .verifier()
+                    .add_local_certificate(&x5u, chain_pem.as_bytes());
+                state.signing.rotate(signer);
+                tracing::info!(x5u = %x5u, "signing certificate reloaded");
+            }
+            // A half-written pair (key replaced before chain) fails the match: keep the old
+            // signer and try again at the next change.
+            Err(e) => tracing::warn!(error = %e, "signing certificate not reloaded"),
+        }
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, StartError> {
+    std::fs::read(path).map_err(|e| StartError::Credential {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })
+}
+
+fn read_private_key(path: &Path) -> Result<String, StartError> {
+    let bad = |reason: String| StartError::Credential {
+        path: path.to_owned(),
+        reason,
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(path)
+            .map_err(|e| bad(e.to_string()))?
+            .permissions()
+            .mode()
+            & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(bad(format!(
+                "mode {mode:03o}: a private key must be readable by its owner only (chmod 600)"
+            )));
+        }
+    }
+    std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))
+}
+
+fn unix_now() -> i64 {
+    rest::atis::unix_now()
+}

@@ -1,0 +1,264 @@
+//! ATIS-1000082 `POST /stir/v1/signing` and `POST /stir/v1/verification`, with the variants
+//! deployed implementations send: `orig`/`dest`/`iat` or `from`/`to`/`time`, numbers with a
+//! leading `+`, a single `dest` number as a string or an array, `ppt` quoted in the
+//! Identity. Malformed requests get the ATIS service exceptions.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use engine::signing::SignRequest;
+use passport::TelephoneNumber;
+use passport::claims::Attestation;
+use passport::verify::CallContext;
+use serde_json::{Map, Value, json};
+use store::Scope;
+
+use super::AppState;
+use super::auth::authorize;
+use super::errors::AtisError;
+use crate::listener::PeerAddr;
+
+/// `POST /stir/v1/signing`.
+pub async fn signing(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(PeerAddr(peer)): ConnectInfo<PeerAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let started = Instant::now();
+    let response = sign(&state, peer, &headers, &body)
+        .await
+        .unwrap_or_else(IntoResponse::into_response);
+    state
+        .metrics
+        .observe_request("signing", response.status().as_u16(), started.elapsed());
+    response
+}
+
+async fn sign(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, AtisError> {
+    check_content_type(headers)?;
+    let caller = authorize(state, headers, peer, Scope::Sign)?;
+    let root = parse_body(body)?;
+    let req = member(&root, &["signingRequest"])?
+        .ok_or_else(|| AtisError::MissingParameter("signingRequest".into()))?;
+    let req = object(req, "signingRequest")?;
+    let attest = required(req, &["attest"])?;
+    let attest = attest
+        .as_str()
+        .and_then(Attestation::parse)
+        .ok_or_else(|| AtisError::InvalidValue("attest".into(), short(attest)))?;
+    let orig = single_tn(required(req, &["orig"])?, "orig")?;
+    let dest = tn_list(required(req, &["dest"])?, "dest")?;
+    let iat = integer(required(req, &["iat"])?, "iat")?;
+    let origid = required(req, &["origid"])?;
+    let origid = origid
+        .as_str()
+        .filter(|s| is_uuid(s))
+        .ok_or_else(|| AtisError::InvalidValue("origid".into(), short(origid)))?
+        .to_owned();
+    let signed = state
+        .signing
+        .sign(SignRequest {
+            customer: caller.customer,
+            orig,
+            dest,
+            iat,
+            requested_attest: Some(attest),
+            origid: Some(origid),
+        })
+        .map_err(|e| {
+            tracing::error!(error = %e, "signing failed");
+            AtisError::Internal
+        })?;
+    state.metrics.observe_attestation(signed.attest);
+    let identity = signed.identities.into_iter().next().unwrap_or_default();
+    Ok(Json(json!({ "signingResponse": { "identity": identity } })).into_response())
+}
+
+/// `POST /stir/v1/verification`.
+pub async fn verification(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(PeerAddr(peer)): ConnectInfo<PeerAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let started = Instant::now();
+    let response = verify(&state, peer, &headers, &body)
+        .await
+        .unwrap_or_else(IntoResponse::into_response);
+    state.metrics.observe_request(
+        "verification",
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
+}
+
+async fn verify(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, AtisError> {
+    check_content_type(headers)?;
+    authorize(state, headers, peer, Scope::Verify)?;
+    let root = parse_body(body)?;
+    let req = member(&root, &["verificationRequest"])?
+        .ok_or_else(|| AtisError::MissingParameter("verificationRequest".into()))?;
+    let req = object(req, "verificationRequest")?;
+    let from = single_tn(required(req, &["from", "orig"])?, "from")?;
+    let to = tn_list(required(req, &["to", "dest"])?, "to")?;
+    let time = integer(required(req, &["time", "iat"])?, "time")?;
+    let identity = required(req, &["identity"])?;
+    let identity = identity
+        .as_str()
+        .ok_or_else(|| AtisError::InvalidValue("identity".into(), short(identity)))?;
+    let call = CallContext {
+        from,
+        to,
+        now: unix_now(),
+        request_time: Some(time),
+    };
+    let verdict = state
+        .verification
+        .verify(&[identity.to_owned()], &call)
+        .await;
+    state.metrics.observe_verdict(&verdict);
+    let body = VerificationBody {
+        verification_response: verdict.response(),
+        callproof: verdict.replayed.then_some(Detail { replayed: true }),
+    };
+    Ok(Json(body).into_response())
+}
+
+/// The verification answer: the ATIS body first, then callproof's own detail when there
+/// is something to report (a replay).
+#[derive(serde::Serialize)]
+struct VerificationBody {
+    #[serde(rename = "verificationResponse")]
+    verification_response: engine::atis::VerificationResponse,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    callproof: Option<Detail>,
+}
+
+#[derive(serde::Serialize)]
+struct Detail {
+    replayed: bool,
+}
+
+/// The current Unix time.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+fn check_content_type(headers: &HeaderMap) -> Result<(), AtisError> {
+    match headers.get(axum::http::header::CONTENT_TYPE) {
+        // Absent: accepted, the body is read as JSON.
+        None => Ok(()),
+        Some(v) => {
+            let v = v.to_str().unwrap_or_default();
+            let mime = v.split(';').next().unwrap_or_default().trim();
+            if mime.eq_ignore_ascii_case("application/json") {
+                Ok(())
+            } else {
+                Err(AtisError::UnsupportedMediaType(
+                    v.chars().take(100).collect(),
+                ))
+            }
+        }
+    }
+}
+
+fn parse_body(body: &[u8]) -> Result<Value, AtisError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(AtisError::MissingBody);
+    }
+    serde_json::from_slice(body).map_err(|e| AtisError::Unparsable(e.to_string()))
+}
+
+fn object<'a>(v: &'a Value, name: &str) -> Result<&'a Map<String, Value>, AtisError> {
+    v.as_object()
+        .ok_or_else(|| AtisError::InvalidValue(name.into(), short(v)))
+}
+
+/// The first of `names` present in `v` (an object), or `None`.
+fn member<'a>(v: &'a Value, names: &[&str]) -> Result<Option<&'a Value>, AtisError> {
+    let obj = object(v, "body")?;
+    Ok(names.iter().find_map(|n| obj.get(*n)))
+}
+
+fn required<'a>(obj: &'a Map<String, Value>, names: &[&str]) -> Result<&'a Value, AtisError> {
+    names
+        .iter()
+        .find_map(|n| obj.get(*n).filter(|v| !v.is_null()))
+        .ok_or_else(|| {
+            AtisError::MissingParameter(names.first().copied().unwrap_or_default().into())
+        })
+}
+
+fn integer(v: &Value, name: &str) -> Result<i64, AtisError> {
+    v.as_i64()
+        .ok_or_else(|| AtisError::InvalidValue(name.into(), short(v)))
+}
+
+/// `{"tn": "..."}` (or `{"tn": ["..."]}` with one number).
+fn single_tn(v: &Value, name: &str) -> Result<TelephoneNumber, AtisError> {
+    let list = tn_list(v, name)?;
+    match list.as_slice() {
+        [one] => Ok(*one),
+        _ => Err(AtisError::InvalidValue(format!("{name}.tn"), short(v))),
+    }
+}
+
+/// `{"tn": ["...", ...]}` or `{"tn": "..."}`.
+fn tn_list(v: &Value, name: &str) -> Result<Vec<TelephoneNumber>, AtisError> {
+    let obj = object(v, name)?;
+    let tn = obj
+        .get("tn")
+        .ok_or_else(|| AtisError::MissingParameter(format!("{name}.tn")))?;
+    let invalid = || AtisError::InvalidValue(format!("{name}.tn"), short(tn));
+    let parse = |s: &Value| {
+        s.as_str()
+            .and_then(|s| TelephoneNumber::parse(s).ok())
+            .ok_or_else(invalid)
+    };
+    match tn {
+        Value::String(_) => Ok(vec![parse(tn)?]),
+        Value::Array(items) if !items.is_empty() && items.len() <= passport::claims::MAX_DEST => {
+            items.iter().map(parse).collect()
+        }
+        _ => Err(invalid()),
+    }
+}
+
+fn is_uuid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+/// A value, shortened for an error message.
+fn short(v: &Value) -> String {
+    let s = v.to_string();
+    if s.len() > 80 {
+        format!("{}...", s.chars().take(80).collect::<String>())
+    } else {
+        s
+    }
+}
