@@ -78,9 +78,11 @@ impl Default for HttpConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SipConfig {
-    /// The signing redirect service (UDP and TCP on this address); empty string: off.
+    /// The signing redirect service (UDP and TCP on this address); `""`: off.
+    #[serde(with = "optional_addr")]
     pub signing_listen: Option<SocketAddr>,
-    /// The verification redirect service (UDP and TCP on this address).
+    /// The verification redirect service (UDP and TCP on this address); `""`: off.
+    #[serde(with = "optional_addr")]
     pub verification_listen: Option<SocketAddr>,
     /// Largest SIP message accepted, in bytes.
     pub max_message_bytes: usize,
@@ -103,6 +105,33 @@ impl Default for SipConfig {
             tcp_idle_timeout_ms: 60_000,
             verification_failure: FailureAnswer::Redirect,
         }
+    }
+}
+
+/// A listen address where `""` means off (TOML has no null).
+mod optional_addr {
+    use std::net::SocketAddr;
+
+    use serde::{Deserialize as _, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        v: &Option<SocketAddr>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(addr) => s.collect_str(addr),
+            None => s.serialize_str(""),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<SocketAddr>, D::Error> {
+        let s = String::deserialize(d)?;
+        if s.trim().is_empty() {
+            return Ok(None);
+        }
+        s.trim().parse().map(Some).map_err(serde::de::Error::custom)
     }
 }
 
@@ -480,6 +509,55 @@ mod tests {
             c.sqlite_path(),
             PathBuf::from("callproof-data/callproof.db")
         );
+    }
+
+    /// The example file documents every key: it loads, it equals the defaults, and each key
+    /// of the defaults appears in it (set or commented out).
+    #[test]
+    fn the_example_file_documents_every_key() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../callproof.example.toml");
+        let example = Config::load(Some(&path), Vec::new()).unwrap();
+        assert_eq!(example, Config::default());
+        let text = std::fs::read_to_string(&path).unwrap();
+        let defaults = toml::Value::try_from(Config::default()).unwrap();
+        let mut missing = Vec::new();
+        let mut check = |section: &str, key: &str| {
+            let documented = text.lines().any(|l| {
+                let l = l.trim_start_matches('#').trim();
+                l.starts_with(&format!("{key} =")) || l.starts_with(&format!("{key}="))
+            });
+            if !documented {
+                missing.push(format!("{section}.{key}"));
+            }
+        };
+        for (key, value) in defaults.as_table().unwrap() {
+            match value.as_table() {
+                Some(table) => table.keys().for_each(|k| check(key, k)),
+                None => check("", key),
+            }
+        }
+        // Keys whose default is None are absent from the serialised defaults: list them too.
+        for key in [
+            "public_url",
+            "sqlite_path",
+            "postgres_url",
+            "redis_url",
+            "certificate_chain",
+            "private_key",
+            "x5u",
+            "trust_anchors",
+            "x5u_tls_ca",
+        ] {
+            check("optional", key);
+        }
+        assert!(missing.is_empty(), "undocumented keys: {missing:?}");
+    }
+
+    #[test]
+    fn a_sip_service_can_be_turned_off() {
+        let c = Config::load(None, env(&[("CALLPROOF_SIP_SIGNING_LISTEN", "")])).unwrap();
+        assert_eq!(c.sip.signing_listen, None);
+        assert!(c.sip.verification_listen.is_some());
     }
 
     #[test]
