@@ -35,6 +35,66 @@ pub enum Command {
     Serve(ServeArgs),
     /// Load and check a configuration file (and the CALLPROOF_* environment), then exit.
     CheckConfig(ServeArgs),
+    /// Drive load against a running server and report throughput, latency and the ratio to
+    /// the raw ECDSA ceiling measured in this process.
+    Bench(BenchArgs),
+}
+
+/// What `callproof bench` drives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchMode {
+    /// ATIS REST signing (`POST /stir/v1/signing`).
+    RestSign,
+    /// ATIS REST verification (`POST /stir/v1/verification`).
+    RestVerify,
+    /// SIP signing over UDP (INVITE -> 302 with Identity).
+    SipSign,
+    /// SIP verification over UDP (INVITE with Identity -> 302 with verstat).
+    SipVerify,
+}
+
+/// `callproof bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// What to drive.
+    #[arg(long, value_enum)]
+    pub mode: BenchMode,
+    /// The server's REST base URL (also used to obtain PASSporTs for verification runs).
+    #[arg(long, default_value = "http://127.0.0.1:8080", value_name = "URL")]
+    pub target: String,
+    /// The SIP service address. Default: 127.0.0.1:5060 for sip-sign, 127.0.0.1:5062 for
+    /// sip-verify.
+    #[arg(long, value_name = "ADDR")]
+    pub sip: Option<std::net::SocketAddr>,
+    /// Concurrent connections (REST) or sockets (SIP), each with one request in flight.
+    #[arg(long, short = 'c', default_value_t = 32)]
+    pub connections: usize,
+    /// Seconds to measure (after a one-second warm-up). At most 40: verification PASSporTs
+    /// must stay fresh.
+    #[arg(long, short = 'd', default_value_t = 10)]
+    pub duration: u64,
+    /// Total requests per second to offer (open loop; latency counts from the scheduled
+    /// send time). Default: as fast as the connections go (closed loop).
+    #[arg(long)]
+    pub rate: Option<u64>,
+    /// API key for the REST API (development mode on loopback needs none).
+    #[arg(long, env = "CALLPROOF_API_KEY")]
+    pub api_key: Option<String>,
+    /// Calling number used.
+    #[arg(long, default_value = "12155551212")]
+    pub orig: String,
+    /// Called number used.
+    #[arg(long, default_value = "12125551213")]
+    pub dest: String,
+    /// Cores the server uses, for the ceiling. Default: this machine's.
+    #[arg(long)]
+    pub server_cores: Option<usize>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// `callproof serve` and `callproof check-config`.

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod bench;
 mod decode;
 mod pki_init;
 mod serve;
@@ -19,6 +20,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Decode(args) => decode::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::CheckConfig(args) => serve::check(&args),
+        Command::Bench(args) => bench::run(&args),
     }
 }
 
