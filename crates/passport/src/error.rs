@@ -243,7 +243,7 @@ pub enum VerifyError {
         request: String,
     },
     /// `iat` is older than the freshness window.
-    #[error("PASSporT iat {iat} is {} s older than now ({now}); at most {max_age_secs} s allowed", now - iat)]
+    #[error("PASSporT iat {iat} is {} s older than now ({now}); at most {max_age_secs} s allowed", now.saturating_sub(*iat))]
     IatStale {
         /// The PASSporT's iat.
         iat: i64,
@@ -253,7 +253,7 @@ pub enum VerifyError {
         max_age_secs: i64,
     },
     /// `iat` is further in the future than the clock skew allows.
-    #[error("PASSporT iat {iat} is {} s ahead of now ({now}); at most {max_skew_secs} s allowed", iat - now)]
+    #[error("PASSporT iat {iat} is {} s ahead of now ({now}); at most {max_skew_secs} s allowed", iat.saturating_sub(*now))]
     IatInFuture {
         /// The PASSporT's iat.
         iat: i64,
@@ -263,7 +263,7 @@ pub enum VerifyError {
         max_skew_secs: i64,
     },
     /// The request's own time (SIP Date, ATIS `time`) is not fresh.
-    #[error("request time {time} is {} s from now ({now}); at most {max_age_secs} s allowed", (now - time).abs())]
+    #[error("request time {time} is {} s from now ({now}); at most {max_age_secs} s allowed", now.saturating_sub(*time).saturating_abs())]
     RequestTimeStale {
         /// The request's time.
         time: i64,

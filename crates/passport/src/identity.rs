@@ -226,26 +226,36 @@ impl fmt::Display for IdentityHeader<'_> {
         if let Some(info) = self.info {
             write!(f, ";info=<{info}>")?;
         }
-        if let Some(alg) = &self.alg {
-            write!(f, ";alg={alg}")?;
+        // `alg` and `ppt` keep no distinction between `;ppt` and `;ppt=""`: both are "".
+        match self.alg.as_deref() {
+            Some("") => f.write_str(";alg")?,
+            v => write_param(f, "alg", v)?,
         }
-        if let Some(ppt) = &self.ppt {
-            write!(f, ";ppt={ppt}")?;
+        match self.ppt.as_deref() {
+            Some("") => f.write_str(";ppt")?,
+            v => write_param(f, "ppt", v)?,
         }
         for (name, value) in &self.extensions {
             match value {
-                Some(v) if v.bytes().all(is_token_char) && !v.is_empty() => {
-                    write!(f, ";{name}={v}")?
-                }
-                Some(v) => write!(
-                    f,
-                    ";{name}=\"{}\"",
-                    v.replace('\\', "\\\\").replace('"', "\\\"")
-                )?,
+                Some(v) => write_param(f, name, Some(v))?,
                 None => write!(f, ";{name}")?,
             }
         }
         Ok(())
+    }
+}
+
+/// Writes `;name=value`, quoting a value that is not a token (so it parses back as the same
+/// value and can never spill into new parameters).
+fn write_param(f: &mut fmt::Formatter<'_>, name: &str, value: Option<&str>) -> fmt::Result {
+    match value {
+        None => Ok(()),
+        Some(v) if !v.is_empty() && v.bytes().all(is_token_char) => write!(f, ";{name}={v}"),
+        Some(v) => write!(
+            f,
+            ";{name}=\"{}\"",
+            v.replace('\\', "\\\\").replace('"', "\\\"")
+        ),
     }
 }
 

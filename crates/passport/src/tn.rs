@@ -244,9 +244,32 @@ fn truncate(s: &str, max_chars: usize) -> String {
 /// `"Display" <uri>;params` -> `uri`; a bare URI loses its header parameters only when it
 /// was in angle brackets (a bare URI's `;` parameters belong to the URI).
 fn strip_name_addr(s: &str) -> &str {
-    match (s.find('<'), s.rfind('>')) {
-        (Some(open), Some(close)) if open < close => s.get(open + 1..close).unwrap_or(s),
-        _ => s,
+    // Skip a quoted display name first: it may itself contain '<' and '>'.
+    let mut start = 0;
+    if s.starts_with('"') {
+        let mut escaped = false;
+        for (i, c) in s.char_indices().skip(1) {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => {
+                    start = i + 1;
+                    break;
+                }
+                _ => {}
+            }
+        }
+    }
+    let rest = s.get(start..).unwrap_or_default();
+    match rest.find('<') {
+        Some(open) => {
+            let after = rest.get(open + 1..).unwrap_or_default();
+            match after.find('>') {
+                Some(close) => after.get(..close).unwrap_or(after),
+                None => s,
+            }
+        }
+        None => s,
     }
 }
 

@@ -115,7 +115,7 @@ pub fn check_parsed<'a>(
     policy: &Policy,
 ) -> Result<Unverified<'a>, VerifyError> {
     if let Some(time) = call.request_time
-        && (call.now - time).abs() > policy.max_age_secs
+        && call.now.saturating_sub(time).saturating_abs() > policy.max_age_secs
     {
         return Err(VerifyError::RequestTimeStale {
             time,
@@ -246,7 +246,7 @@ fn check_claims(
             }
         }
     }
-    let age = call.now - claims.iat;
+    let age = call.now.saturating_sub(claims.iat);
     if age > policy.max_age_secs {
         return Err(VerifyError::IatStale {
             iat: claims.iat,
@@ -254,7 +254,7 @@ fn check_claims(
             max_age_secs: policy.max_age_secs,
         });
     }
-    if -age > policy.max_future_secs {
+    if age.saturating_neg() > policy.max_future_secs {
         return Err(VerifyError::IatInFuture {
             iat: claims.iat,
             now: call.now,
