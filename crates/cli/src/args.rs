@@ -35,6 +35,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Load and check a configuration file (and the CALLPROOF_* environment), then exit.
     CheckConfig(ServeArgs),
+    /// Load the inventory from files, straight into the configured storage.
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Drive load against a running server and report throughput, latency and the ratio to
     /// the raw ECDSA ceiling measured in this process.
     Bench(BenchArgs),
@@ -51,6 +54,10 @@ pub enum BenchMode {
     SipSign,
     /// SIP verification over UDP (INVITE with Identity -> 302 with verstat).
     SipVerify,
+    /// The same PASSporTs verified by Debian's secsipidx HTTP server (`secsipidx -http-srv`,
+    /// `POST /v1/check`), for a side-by-side figure. `--target` is secsipidx; PASSporTs are
+    /// signed through `--signer`.
+    SecsipidxVerify,
 }
 
 /// `callproof bench`.
@@ -62,6 +69,9 @@ pub struct BenchArgs {
     /// The server's REST base URL (also used to obtain PASSporTs for verification runs).
     #[arg(long, default_value = "http://127.0.0.1:8080", value_name = "URL")]
     pub target: String,
+    /// The callproof REST base URL that signs the PASSporTs of a secsipidx-verify run.
+    #[arg(long, default_value = "http://127.0.0.1:8080", value_name = "URL")]
+    pub signer: String,
     /// The SIP service address. Default: 127.0.0.1:5060 for sip-sign, 127.0.0.1:5062 for
     /// sip-verify.
     #[arg(long, value_name = "ADDR")]
@@ -103,6 +113,44 @@ pub struct ServeArgs {
     /// The TOML configuration (every key is documented in callproof.example.toml).
     #[arg(long, short, value_name = "FILE", env = "CALLPROOF_CONFIG")]
     pub config: Option<PathBuf>,
+}
+
+/// `callproof import ...`.
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Give telephone numbers to customers from a CSV file: the numbers their calls are
+    /// signed with attestation A for.
+    ///
+    /// Each row is `customer,number[,count]`: `count` consecutive numbers from `number`
+    /// (default 1), e.g. `Acme,+12155550000,10000`. A first row `customer,number,count` is a
+    /// header; blank lines and lines starting with `#` are skipped; a field holding a comma
+    /// is written in double quotes.
+    ///
+    /// The whole file is checked first, and any problem (a bad row, rows overlapping each
+    /// other, numbers another customer owns, an unknown customer) is reported with its line
+    /// number before anything is written. Then each customer's numbers are added in one
+    /// all-or-none step. Rows identical to numbers the customer owns already are skipped, so
+    /// the same file can be imported again. Running nodes pick the change up within
+    /// storage.inventory_poll_ms.
+    Numbers(ImportNumbersArgs),
+}
+
+/// `callproof import numbers`.
+#[derive(Debug, Args)]
+pub struct ImportNumbersArgs {
+    /// The CSV file (`-` for standard input).
+    #[arg(value_name = "FILE.csv")]
+    pub file: PathBuf,
+    /// The TOML configuration naming the storage (as for `serve`). Default: embedded
+    /// defaults, i.e. SQLite under ./callproof-data.
+    #[arg(long, short, value_name = "FILE", env = "CALLPROOF_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Create the customers the file names that do not exist yet (with a new origid).
+    #[arg(long)]
+    pub create_customers: bool,
+    /// Check the file against the storage and print what would be imported; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `callproof pki ...`.

@@ -82,8 +82,8 @@ impl VerificationService {
             if outcome.result.is_err() {
                 continue;
             }
-            let key = signature_of(identity);
-            match self.replay.sight(key, call.now, self.window_secs).await {
+            let key = replay_key(identity);
+            match self.replay.sight(&key, call.now, self.window_secs).await {
                 Ok(Sighting::First) => {}
                 Ok(Sighting::Repeat { secs_ago }) => {
                     verdict.replayed = true;
@@ -101,22 +101,34 @@ impl VerificationService {
     }
 }
 
-/// The signature part of an Identity header's token: the replay key.
-fn signature_of(identity: &str) -> &str {
+/// The replay key of an Identity header: a digest of what was signed (`header.payload` as
+/// received), not of the signature. An ECDSA signature (r, s) has a twin (r, n - s) that
+/// verifies just as well, so keying on the signature would let a copied PASSporT through
+/// with its signature malleated.
+fn replay_key(identity: &str) -> String {
     let token = identity.split(';').next().unwrap_or(identity).trim();
-    token.rsplit('.').next().unwrap_or(token)
+    let signed = token.rsplit_once('.').map_or(token, |(input, _)| input);
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, signed.as_bytes());
+    d.as_ref()
+        .iter()
+        .take(20)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::signature_of;
+    use super::replay_key;
 
     #[test]
-    fn the_replay_key_is_the_signature() {
+    fn the_replay_key_is_the_signed_content_not_the_signature() {
+        let a = replay_key("aa.bb.cc;info=<https://x/y.z>;ppt=shaken");
         assert_eq!(
-            signature_of("aa.bb.cc;info=<https://x/y.z>;ppt=shaken"),
-            "cc"
+            a,
+            replay_key(" aa.bb.dd "),
+            "another signature over the same content is a replay"
         );
-        assert_eq!(signature_of(" aa.bb.cc "), "cc");
+        assert_ne!(a, replay_key("aa.bc.cc"));
+        assert_eq!(a.len(), 40);
     }
 }

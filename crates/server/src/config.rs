@@ -14,6 +14,9 @@ use serde::{Deserialize, Serialize};
 pub struct Config {
     /// Where the node keeps its files (SQLite database, development PKI).
     pub data_dir: PathBuf,
+    /// Allow development mode: when every listener is on loopback, loopback callers without
+    /// an API key act as the development customer. `false` requires API keys even then.
+    pub development_mode: bool,
     /// The HTTP API.
     pub http: HttpConfig,
     /// The SIP redirect services.
@@ -34,6 +37,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             data_dir: PathBuf::from("callproof-data"),
+            development_mode: true,
             http: HttpConfig::default(),
             sip: SipConfig::default(),
             storage: StorageConfig::default(),
@@ -416,8 +420,13 @@ impl Config {
         Ok(())
     }
 
-    /// True when every listener is on a loopback address: the node may then act for a
-    /// development customer without API keys.
+    /// True when the node runs in development mode: allowed by `development_mode` and every
+    /// listener on loopback.
+    pub fn development(&self) -> bool {
+        self.development_mode && self.loopback_only()
+    }
+
+    /// True when every listener is on a loopback address.
     pub fn loopback_only(&self) -> bool {
         let sip = [self.sip.signing_listen, self.sip.verification_listen];
         self.http.listen.ip().is_loopback() && sip.iter().flatten().all(|a| a.ip().is_loopback())

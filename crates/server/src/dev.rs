@@ -117,7 +117,16 @@ pub async fn ensure_customer(store: &dyn Store, range: &str) -> Result<(), DevEr
     let block = NumberBlock::new(start, count).map_err(|e| DevError::Pki(e.to_string()))?;
     let customer = match store.customer_by_name(DEV_CUSTOMER).await? {
         Some(c) => c,
-        None => store.create_customer(DEV_CUSTOMER, None).await?,
+        None => match store.create_customer(DEV_CUSTOMER, None).await {
+            Ok(c) => c,
+            // Another node sharing the store created it first.
+            Err(StoreError::Conflict { .. }) => {
+                store.customer_by_name(DEV_CUSTOMER).await?.ok_or_else(|| {
+                    DevError::Pki("the development customer vanished while being created".into())
+                })?
+            }
+            Err(e) => return Err(e.into()),
+        },
     };
     let inventory = store.inventory().await?;
     if !inventory

@@ -20,3 +20,4 @@ pub mod listener;
 pub mod metrics;
 pub mod node;
 pub mod rest;
+pub mod sip_service;

@@ -18,6 +18,18 @@ struct RequestLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SipLabels {
+    service: &'static str,
+    method: &'static str,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SipServiceLabels {
+    service: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct EndpointLabels {
     endpoint: &'static str,
 }
@@ -48,6 +60,8 @@ pub struct Metrics {
     reasons: Family<ReasonLabels, Counter>,
     attestations: Family<AttestLabels, Counter>,
     replays: Counter,
+    sip_requests: Family<SipLabels, Counter>,
+    sip_latency: Family<SipServiceLabels, Histogram, fn() -> Histogram>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -75,6 +89,11 @@ impl Metrics {
         let reasons = Family::<ReasonLabels, Counter>::default();
         let attestations = Family::<AttestLabels, Counter>::default();
         let replays = Counter::default();
+        let sip_requests = Family::<SipLabels, Counter>::default();
+        let sip_latency =
+            Family::<SipServiceLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+                latency_histogram,
+            );
         registry.register(
             "requests",
             "Requests served, by endpoint and status",
@@ -105,6 +124,16 @@ impl Metrics {
             "PASSporTs seen more than once within their freshness window",
             replays.clone(),
         );
+        registry.register(
+            "sip_requests",
+            "SIP requests answered, by service, method and status",
+            sip_requests.clone(),
+        );
+        registry.register(
+            "sip_request_seconds",
+            "SIP request latency from decoding to the answer, by service",
+            sip_latency.clone(),
+        );
         Self {
             registry,
             requests,
@@ -113,6 +142,8 @@ impl Metrics {
             reasons,
             attestations,
             replays,
+            sip_requests,
+            sip_latency,
         }
     }
 
@@ -123,6 +154,28 @@ impl Metrics {
             .inc();
         self.latency
             .get_or_create(&EndpointLabels { endpoint })
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// Counts a SIP request answered by a SIP service (`signing` or `verification`):
+    /// `method` is a fixed label (`INVITE`, ..., `other` for extension methods,
+    /// `malformed` for a message that could not be decoded), `status` the code sent.
+    pub fn observe_sip(
+        &self,
+        service: &'static str,
+        method: &'static str,
+        status: u16,
+        elapsed: Duration,
+    ) {
+        self.sip_requests
+            .get_or_create(&SipLabels {
+                service,
+                method,
+                status,
+            })
+            .inc();
+        self.sip_latency
+            .get_or_create(&SipServiceLabels { service })
             .observe(elapsed.as_secs_f64());
     }
 

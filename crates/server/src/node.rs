@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use engine::inventory::InventoryCache;
 use engine::replay::{MemoryReplayCache, RedisReplayCache, ReplayCache};
@@ -27,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{Config, ReplayKind, StorageKind};
 use crate::metrics::Metrics;
 use crate::rest::{self, AppState, certs};
+use crate::sip_service::{Role, SipListener};
 use crate::{dev, listener};
 
 /// Why a node could not start.
@@ -71,6 +72,8 @@ pub enum StartError {
 pub struct Node {
     state: Arc<AppState>,
     http_addr: SocketAddr,
+    sip_signing_addr: Option<SocketAddr>,
+    sip_verification_addr: Option<SocketAddr>,
     shutdown: CancellationToken,
     tasks: JoinSet<()>,
     notes: Vec<String>,
@@ -84,23 +87,8 @@ impl Node {
         std::fs::create_dir_all(&config.data_dir).map_err(|e| {
             StartError::Setup(format!("cannot create {}: {e}", config.data_dir.display()))
         })?;
-        let store: Arc<dyn Store> = match config.storage.kind {
-            StorageKind::Sqlite => {
-                Arc::new(store::sqlite::SqliteStore::open(&config.sqlite_path()).await?)
-            }
-            StorageKind::Postgres => {
-                let url = config.storage.postgres_url.as_deref().unwrap_or_default();
-                Arc::new(
-                    store::postgres::PgStore::connect(
-                        url,
-                        None,
-                        config.storage.postgres_max_connections,
-                    )
-                    .await?,
-                )
-            }
-        };
-        let dev_mode = config.loopback_only();
+        let store = open_store(&config).await?;
+        let dev_mode = config.development();
 
         // Signing credentials: configured files, or the development PKI.
         let (chain_path, key_path, dev_root) = match (
@@ -135,9 +123,35 @@ impl Node {
             notes.push(format!("inventory: {problem}"));
         }
 
+        // Bind HTTP first: with port 0 the URL of this node's certificate depends on it.
+        let http = TcpListener::bind(config.http.listen)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: config.http.listen,
+                source,
+            })?;
+        let http_addr = http.local_addr().map_err(|source| StartError::Bind {
+            addr: config.http.listen,
+            source,
+        })?;
+        let public_url = config
+            .http
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{http_addr}"))
+            .trim_end_matches('/')
+            .to_owned();
+
         let certs = certs::CertStore::default();
-        let (signer, chain_pem) = load_signer(&config, &chain_path, &key_path, &certs)?;
+        let (signer, chain_pem) =
+            load_signer(&config, &public_url, &chain_path, &key_path, &certs)?;
         let x5u = signer.x5u().to_owned();
+        if !dev_mode && !config.verification.danger_allow_http_x5u && !x5u.starts_with("https://") {
+            return Err(StartError::Setup(format!(
+                "outside development mode the certificate URL must be https, not {x5u}: set \
+                 http.public_url to the https URL verifiers reach this node at, or signing.x5u"
+            )));
+        }
         let signing = Arc::new(SigningService::new(signer, inventory.clone()));
 
         let anchors_path = config.verification.trust_anchors.clone().or(dev_root);
@@ -203,16 +217,25 @@ impl Node {
             window,
         ));
 
-        let http = TcpListener::bind(config.http.listen)
-            .await
-            .map_err(|source| StartError::Bind {
-                addr: config.http.listen,
-                source,
-            })?;
-        let http_addr = http.local_addr().map_err(|source| StartError::Bind {
-            addr: config.http.listen,
-            source,
-        })?;
+        let mut sip = Vec::new();
+        for (role, listen) in [
+            (Role::Signing, config.sip.signing_listen),
+            (Role::Verification, config.sip.verification_listen),
+        ] {
+            if let Some(addr) = listen {
+                let listener = SipListener::bind(role, addr)
+                    .await
+                    .map_err(|source| StartError::Bind { addr, source })?;
+                sip.push(listener);
+            }
+        }
+        let sip_addr = |role: Role| {
+            sip.iter()
+                .find(|l| l.role() == role)
+                .map(SipListener::local_addr)
+        };
+        let (sip_signing_addr, sip_verification_addr) =
+            (sip_addr(Role::Signing), sip_addr(Role::Verification));
 
         let state = Arc::new(AppState {
             config,
@@ -250,8 +273,10 @@ impl Node {
             let state = Arc::clone(&state);
             let stop = shutdown.clone();
             let period = Duration::from_millis(state.config.signing.reload_ms.max(100));
-            tasks
-                .spawn(async move { reload_loop(state, chain_path, key_path, period, stop).await });
+            let public_url = public_url.clone();
+            tasks.spawn(async move {
+                reload_loop(state, public_url, chain_path, key_path, period, stop).await;
+            });
         }
         // HTTP.
         {
@@ -269,10 +294,16 @@ impl Node {
                 }
             });
         }
+        // SIP.
+        for listener in sip {
+            tasks.spawn(listener.serve(Arc::clone(&state), shutdown.clone()));
+        }
         state.ready.store(true, Ordering::Release);
         Ok(Self {
             state,
             http_addr,
+            sip_signing_addr,
+            sip_verification_addr,
             shutdown,
             tasks,
             notes,
@@ -282,6 +313,16 @@ impl Node {
     /// The bound HTTP address (useful with port 0).
     pub fn http_addr(&self) -> SocketAddr {
         self.http_addr
+    }
+
+    /// The bound address of the SIP signing service (UDP and TCP), when it is on.
+    pub fn sip_signing_addr(&self) -> Option<SocketAddr> {
+        self.sip_signing_addr
+    }
+
+    /// The bound address of the SIP verification service (UDP and TCP), when it is on.
+    pub fn sip_verification_addr(&self) -> Option<SocketAddr> {
+        self.sip_verification_addr
     }
 
     /// The shared state (tests and the SIP services use it).
@@ -312,9 +353,31 @@ impl Node {
     }
 }
 
+/// Opens the configured storage (applying migrations): the SQLite file under the data
+/// directory, or the PostgreSQL database. `callproof import` uses it too.
+pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, store::StoreError> {
+    Ok(match config.storage.kind {
+        StorageKind::Sqlite => {
+            Arc::new(store::sqlite::SqliteStore::open(&config.sqlite_path()).await?)
+        }
+        StorageKind::Postgres => {
+            let url = config.storage.postgres_url.as_deref().unwrap_or_default();
+            Arc::new(
+                store::postgres::PgStore::connect(
+                    url,
+                    None,
+                    config.storage.postgres_max_connections,
+                )
+                .await?,
+            )
+        }
+    })
+}
+
 /// Reads the key and chain, checks they match, publishes the chain and builds the signer.
 fn load_signer(
     config: &Config,
+    public_url: &str,
     chain_path: &Path,
     key_path: &Path,
     certs: &certs::CertStore,
@@ -341,7 +404,7 @@ fn load_signer(
     let name = certs.publish(&chain_pem);
     let x5u = match &config.signing.x5u {
         Some(x5u) => x5u.replace("{fingerprint}", name.trim_end_matches(".pem")),
-        None => format!("{}/certs/{name}", config.public_url()),
+        None => format!("{public_url}/certs/{name}"),
     };
     let signer =
         Signer::new(key, &x5u).map_err(|e| StartError::Setup(format!("signing.x5u: {e}")))?;
@@ -350,26 +413,34 @@ fn load_signer(
 
 async fn reload_loop(
     state: Arc<AppState>,
+    public_url: String,
     chain: PathBuf,
     key: PathBuf,
     period: Duration,
     stop: CancellationToken,
 ) {
-    let stamp = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    let mut last: (Option<SystemTime>, Option<SystemTime>) = (stamp(&chain), stamp(&key));
+    // Compare contents, not modification times: a copy that keeps the old time is seen too.
+    let digest = |p: &Path| {
+        std::fs::read(p).ok().map(|b| {
+            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &b)
+                .as_ref()
+                .to_vec()
+        })
+    };
+    let mut last = (digest(&chain), digest(&key));
     let mut tick = tokio::time::interval(period);
     loop {
         tokio::select! {
             () = stop.cancelled() => return,
             _ = tick.tick() => {}
         }
-        let now = (stamp(&chain), stamp(&key));
+        let now = (digest(&chain), digest(&key));
         if now == last {
             continue;
         }
-        last = now;
-        match load_signer(&state.config, &chain, &key, &state.certs) {
+        match load_signer(&state.config, &public_url, &chain, &key, &state.certs) {
             Ok((signer, chain_pem)) => {
+                last = now;
                 let x5u = signer.x5u().to_owned();
                 state
                     .verification
@@ -379,7 +450,7 @@ async fn reload_loop(
                 tracing::info!(x5u = %x5u, "signing certificate reloaded");
             }
             // A half-written pair (key replaced before chain) fails the match: keep the old
-            // signer and try again at the next change.
+            // signer and try again at the next tick.
             Err(e) => tracing::warn!(error = %e, "signing certificate not reloaded"),
         }
     }

@@ -1,9 +1,10 @@
 //! callproof's storage: the inventory behind attestation (customers, their trunks and
-//! number blocks, API keys), in SQLite (the embedded default) or PostgreSQL (shared by many
-//! nodes), behind one trait and one test suite.
+//! number blocks, API keys) and the responses kept for idempotent writes, in SQLite (the
+//! embedded default) or PostgreSQL (shared by many nodes), behind one trait and one test
+//! suite.
 //!
-//! Every write is one transaction that also bumps the inventory version, so nodes that
-//! cache the inventory in memory see a change by polling one integer.
+//! Every inventory write is one transaction that also bumps the inventory version, so nodes
+//! that cache the inventory in memory see a change by polling one integer.
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -22,7 +23,8 @@ pub mod sqlite;
 use async_trait::async_trait;
 
 pub use model::{
-    ApiKeyRecord, Customer, CustomerId, Inventory, NumberBlock, OwnedBlock, Scope, Trunk,
+    ApiKeyRecord, Customer, CustomerId, IDEMPOTENCY_TTL_SECS, IdempotencyRecord, Inventory,
+    NumberBlock, OwnedBlock, Scope, Trunk,
 };
 
 /// Why a store operation failed.
@@ -104,6 +106,24 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn inventory(&self) -> Result<Inventory, StoreError>;
     /// The inventory version alone (cheap, for change polling).
     async fn inventory_version(&self) -> Result<i64, StoreError>;
+    /// The response stored under an idempotency `key`, unless it is older than
+    /// [`IDEMPOTENCY_TTL_SECS`] at `now` (Unix seconds).
+    async fn idempotency_get(
+        &self,
+        key: &str,
+        now: i64,
+    ) -> Result<Option<IdempotencyRecord>, StoreError>;
+    /// Stores a response under an idempotency `key` at `now`, unless one still in force is
+    /// stored there already (first writer wins); returns the record in force. Records past
+    /// [`IDEMPOTENCY_TTL_SECS`] are deleted on the way. Does not move the inventory version.
+    async fn idempotency_put(
+        &self,
+        key: &str,
+        request_hash: &str,
+        status: u16,
+        body: &str,
+        now: i64,
+    ) -> Result<IdempotencyRecord, StoreError>;
 }
 
 /// A random UUID v4 string, from the OS random source.

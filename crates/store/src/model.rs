@@ -1,4 +1,5 @@
-//! What the store holds: customers, their trunks and numbers, API keys.
+//! What the store holds: customers, their trunks and numbers, API keys, and the responses
+//! kept for idempotent replay.
 
 use std::fmt;
 
@@ -207,6 +208,22 @@ pub struct ApiKeyRecord {
     pub scopes: Vec<Scope>,
     /// Whether it was revoked.
     pub revoked: bool,
+}
+
+/// How long a response to a write made with an idempotency key is kept for replay.
+pub const IDEMPOTENCY_TTL_SECS: i64 = 24 * 60 * 60;
+
+/// The stored response to a write made with an idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    /// A digest of the request (method, path, body) the response answered.
+    pub request_hash: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// The response body.
+    pub body: String,
+    /// When it was stored, Unix seconds.
+    pub created_at: i64,
 }
 
 /// Everything the signing path needs, loaded at once and refreshed when `version` moves.

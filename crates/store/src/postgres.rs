@@ -8,9 +8,12 @@ use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
-use crate::model::{ApiKeyRecord, Customer, CustomerId, Inventory, NumberBlock, Trunk};
+use crate::model::{
+    ApiKeyRecord, Customer, CustomerId, IDEMPOTENCY_TTL_SECS, IdempotencyRecord, Inventory,
+    NumberBlock, Trunk,
+};
 use crate::schema::MIGRATIONS;
-use crate::sqlite::owned_block;
+use crate::sqlite::{idempotency_record, owned_block};
 use crate::{
     NewApiKey, Store, StoreError, check_disjoint, new_uuid, scopes_from_string, scopes_to_string,
 };
@@ -475,4 +478,68 @@ impl Store for PgStore {
             .try_get(0)
             .map_err(map_pg)
     }
+
+    async fn idempotency_get(
+        &self,
+        key: &str,
+        now: i64,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let row = self
+            .client()
+            .await?
+            .query_opt(
+                "SELECT request_hash, status, body, created_at FROM idempotency \
+                 WHERE key = $1 AND created_at > $2",
+                &[&key, &now.saturating_sub(IDEMPOTENCY_TTL_SECS)],
+            )
+            .await
+            .map_err(map_pg)?;
+        row.map(|r| idempotency_row(&r)).transpose()
+    }
+
+    async fn idempotency_put(
+        &self,
+        key: &str,
+        request_hash: &str,
+        status: u16,
+        body: &str,
+        now: i64,
+    ) -> Result<IdempotencyRecord, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(map_pg)?;
+        tx.execute(
+            "DELETE FROM idempotency WHERE created_at <= $1",
+            &[&now.saturating_sub(IDEMPOTENCY_TTL_SECS)],
+        )
+        .await
+        .map_err(map_pg)?;
+        // ON CONFLICT waits for a concurrent writer of the same key to finish; the SELECT
+        // that follows (a new snapshot at READ COMMITTED) then sees the winner's row.
+        tx.execute(
+            "INSERT INTO idempotency (key, request_hash, status, body, created_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (key) DO NOTHING",
+            &[&key, &request_hash, &i32::from(status), &body, &now],
+        )
+        .await
+        .map_err(map_pg)?;
+        let row = tx
+            .query_one(
+                "SELECT request_hash, status, body, created_at FROM idempotency WHERE key = $1",
+                &[&key],
+            )
+            .await
+            .map_err(map_pg)?;
+        let record = idempotency_row(&row)?;
+        tx.commit().await.map_err(map_pg)?;
+        Ok(record)
+    }
+}
+
+fn idempotency_row(r: &tokio_postgres::Row) -> Result<IdempotencyRecord, StoreError> {
+    idempotency_record((
+        r.try_get(0).map_err(map_pg)?,
+        i64::from(r.try_get::<_, i32>(1).map_err(map_pg)?),
+        r.try_get(2).map_err(map_pg)?,
+        r.try_get(3).map_err(map_pg)?,
+    ))
 }

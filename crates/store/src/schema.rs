@@ -8,9 +8,10 @@ pub(crate) struct Migration {
     pub(crate) postgres: &'static str,
 }
 
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sqlite: "
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sqlite: "
         CREATE TABLE meta (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
         INSERT INTO meta (id, version) VALUES (1, 0);
         CREATE TABLE customers (
@@ -42,7 +43,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             revoked INTEGER NOT NULL DEFAULT 0
         );
     ",
-    postgres: "
+        postgres: "
         CREATE TABLE meta (id INTEGER PRIMARY KEY CHECK (id = 1), version BIGINT NOT NULL);
         INSERT INTO meta (id, version) VALUES (1, 0);
         CREATE TABLE customers (
@@ -74,4 +75,30 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             revoked BOOLEAN NOT NULL DEFAULT FALSE
         );
     ",
-}];
+    },
+    Migration {
+        version: 2,
+        // Responses to writes made with an Idempotency-Key, kept for replay. `key` is a digest
+        // of the caller and the client's key; `created_at` is Unix seconds.
+        sqlite: "
+        CREATE TABLE idempotency (
+            key TEXT PRIMARY KEY,
+            request_hash TEXT NOT NULL,
+            status INTEGER NOT NULL,
+            body TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        );
+        CREATE INDEX idempotency_created_at ON idempotency (created_at);
+    ",
+        postgres: "
+        CREATE TABLE idempotency (
+            key TEXT PRIMARY KEY,
+            request_hash TEXT NOT NULL,
+            status INTEGER NOT NULL,
+            body TEXT NOT NULL,
+            created_at BIGINT NOT NULL
+        );
+        CREATE INDEX idempotency_created_at ON idempotency (created_at);
+    ",
+    },
+];

@@ -9,7 +9,10 @@ use async_trait::async_trait;
 use passport::TelephoneNumber;
 use rusqlite::{Connection, OptionalExtension as _, TransactionBehavior, params};
 
-use crate::model::{ApiKeyRecord, Customer, CustomerId, Inventory, NumberBlock, OwnedBlock, Trunk};
+use crate::model::{
+    ApiKeyRecord, Customer, CustomerId, IDEMPOTENCY_TTL_SECS, IdempotencyRecord, Inventory,
+    NumberBlock, OwnedBlock, Trunk,
+};
 use crate::schema::MIGRATIONS;
 use crate::{
     NewApiKey, Store, StoreError, check_disjoint, new_uuid, scopes_from_string, scopes_to_string,
@@ -393,6 +396,82 @@ impl Store for SqliteStore {
         self.run(|c| c.query_row("SELECT version FROM meta WHERE id = 1", [], |r| r.get(0)))
             .await
     }
+
+    async fn idempotency_get(
+        &self,
+        key: &str,
+        now: i64,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let key = key.to_owned();
+        self.try_run(move |c| {
+            let row = c
+                .query_row(
+                    "SELECT request_hash, status, body, created_at FROM idempotency \
+                     WHERE key = ?1 AND created_at > ?2",
+                    params![key, now.saturating_sub(IDEMPOTENCY_TTL_SECS)],
+                    |r| Ok((r.get(0)?, r.get::<_, i64>(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .optional()
+                .map_err(backend)?;
+            row.map(idempotency_record).transpose()
+        })
+        .await
+    }
+
+    async fn idempotency_put(
+        &self,
+        key: &str,
+        request_hash: &str,
+        status: u16,
+        body: &str,
+        now: i64,
+    ) -> Result<IdempotencyRecord, StoreError> {
+        let (key, request_hash, body) = (key.to_owned(), request_hash.to_owned(), body.to_owned());
+        self.try_run(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(backend)?;
+            tx.execute(
+                "DELETE FROM idempotency WHERE created_at <= ?1",
+                [now.saturating_sub(IDEMPOTENCY_TTL_SECS)],
+            )
+            .map_err(backend)?;
+            tx.execute(
+                "INSERT INTO idempotency (key, request_hash, status, body, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (key) DO NOTHING",
+                params![key, request_hash, i64::from(status), body, now],
+            )
+            .map_err(map_sqlite)?;
+            let row = tx
+                .query_row(
+                    "SELECT request_hash, status, body, created_at FROM idempotency WHERE key = ?1",
+                    [&key],
+                    |r| Ok((r.get(0)?, r.get::<_, i64>(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .map_err(backend)?;
+            tx.commit().map_err(backend)?;
+            idempotency_record(row)
+        })
+        .await
+    }
+}
+
+/// Rebuilds a stored idempotency record, refusing a status that is not an HTTP status.
+pub(crate) fn idempotency_record(
+    (request_hash, status, body, created_at): (String, i64, String, i64),
+) -> Result<IdempotencyRecord, StoreError> {
+    let status = u16::try_from(status)
+        .ok()
+        .filter(|s| (100..=599).contains(s))
+        .ok_or_else(|| StoreError::Backend {
+            detail: format!("stored idempotency record has status {status}"),
+        })?;
+    Ok(IdempotencyRecord {
+        request_hash,
+        status,
+        body,
+        created_at,
+    })
 }
 
 fn require_customer(
@@ -429,4 +508,50 @@ pub(crate) fn owned_block(
         customer: CustomerId(customer),
         block,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database written by the first release (migration 1 only) gains the idempotency
+    /// table at the next start and keeps its inventory.
+    #[tokio::test]
+    async fn a_version_1_database_is_upgraded_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(
+                "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY);
+                 INSERT INTO schema_migrations (version) VALUES (1);",
+            )
+            .unwrap();
+            c.execute_batch(MIGRATIONS[0].sqlite).unwrap();
+            c.execute(
+                "INSERT INTO customers (name, origid) VALUES ('Acme', 'o')",
+                [],
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).await.unwrap();
+        assert_eq!(store.inventory().await.unwrap().customers.len(), 1);
+        store
+            .idempotency_put("k", "h", 201, "{}", 1_000)
+            .await
+            .unwrap();
+        assert!(store.idempotency_get("k", 1_001).await.unwrap().is_some());
+        drop(store);
+        // Opening again applies nothing twice.
+        let store = SqliteStore::open(&path).await.unwrap();
+        let versions = store
+            .run(|c| {
+                let mut s = c.prepare("SELECT version FROM schema_migrations ORDER BY version")?;
+                s.query_map([], |r| r.get::<_, i64>(0))?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .await
+            .unwrap();
+        assert_eq!(versions, vec![1, 2]);
+    }
 }

@@ -15,7 +15,7 @@
 use passport::TelephoneNumber;
 use store::postgres::PgStore;
 use store::sqlite::SqliteStore;
-use store::{NewApiKey, NumberBlock, Scope, Store, StoreError};
+use store::{IDEMPOTENCY_TTL_SECS, NewApiKey, NumberBlock, Scope, Store, StoreError};
 
 fn block(start: &str, count: u64) -> NumberBlock {
     NumberBlock::new(TelephoneNumber::parse(start).unwrap(), count).unwrap()
@@ -98,6 +98,7 @@ suite!(
     api_keys_are_stored_hashed_and_revocable,
     removing_numbers_frees_them,
     unknown_customers_are_not_found,
+    idempotency_records_keep_the_first_response_for_a_day,
 );
 
 async fn customers_are_created_once_by_name(s: &dyn Store) {
@@ -283,4 +284,64 @@ async fn unknown_customers_are_not_found(s: &dyn Store) {
         s.add_trunk(ghost, "192.0.2.1").await,
         Err(StoreError::NotFound { .. })
     ));
+}
+
+async fn idempotency_records_keep_the_first_response_for_a_day(s: &dyn Store) {
+    let t0 = 1_700_000_000;
+    assert_eq!(s.idempotency_get("k1", t0).await.unwrap(), None);
+    let v0 = s.inventory_version().await.unwrap();
+    let first = s
+        .idempotency_put("k1", "hash-a", 201, r#"{"id":1}"#, t0)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            first.request_hash.as_str(),
+            first.status,
+            first.body.as_str()
+        ),
+        ("hash-a", 201, r#"{"id":1}"#)
+    );
+    assert_eq!(first.created_at, t0);
+    assert_eq!(
+        s.inventory_version().await.unwrap(),
+        v0,
+        "not an inventory change"
+    );
+    // A second writer of the same key gets the first response back, unchanged.
+    let second = s
+        .idempotency_put("k1", "hash-b", 409, "{}", t0 + 5)
+        .await
+        .unwrap();
+    assert_eq!(second, first);
+    assert_eq!(
+        s.idempotency_get("k1", t0 + 10).await.unwrap(),
+        Some(first.clone())
+    );
+    // Keys are independent; a body of any size the server allows round-trips.
+    let big = "x".repeat(64 * 1024);
+    let other = s
+        .idempotency_put("k2", "hash-c", 204, &big, t0 + 1)
+        .await
+        .unwrap();
+    assert_eq!(other.body, big);
+    // In force for a day, then gone: a new response may take the key.
+    let last_second = t0 + IDEMPOTENCY_TTL_SECS - 1;
+    assert_eq!(
+        s.idempotency_get("k1", last_second).await.unwrap(),
+        Some(first)
+    );
+    let expired = t0 + IDEMPOTENCY_TTL_SECS;
+    assert_eq!(s.idempotency_get("k1", expired).await.unwrap(), None);
+    let fresh = s
+        .idempotency_put("k1", "hash-d", 200, "[]", expired)
+        .await
+        .unwrap();
+    assert_eq!(
+        (fresh.request_hash.as_str(), fresh.created_at),
+        ("hash-d", expired)
+    );
+    // Writing purged the expired "k2"... which was stored one second later: still there.
+    assert!(s.idempotency_get("k2", expired).await.unwrap().is_some());
+    assert_eq!(s.idempotency_get("k2", expired + 1).await.unwrap(), None);
 }

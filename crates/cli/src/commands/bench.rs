@@ -30,7 +30,12 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     if args.connections == 0 || args.duration == 0 {
         bail!("--connections and --duration must be positive");
     }
-    if args.duration > 40 && matches!(args.mode, BenchMode::RestVerify | BenchMode::SipVerify) {
+    if args.duration > 40
+        && matches!(
+            args.mode,
+            BenchMode::RestVerify | BenchMode::SipVerify | BenchMode::SecsipidxVerify
+        )
+    {
         bail!("--duration of a verification run is at most 40 s (its PASSporTs must stay fresh)");
     }
     let cores = args
@@ -44,7 +49,9 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     let report = runtime.block_on(drive(args))?;
     let per_core = match args.mode {
         BenchMode::RestSign | BenchMode::SipSign => ceiling.sign_per_sec,
-        BenchMode::RestVerify | BenchMode::SipVerify => ceiling.verify_per_sec,
+        BenchMode::RestVerify | BenchMode::SipVerify | BenchMode::SecsipidxVerify => {
+            ceiling.verify_per_sec
+        }
     };
     let ceiling_total = per_core * cores as f64;
     let throughput = report.ok as f64 / report.elapsed.as_secs_f64();
@@ -172,6 +179,11 @@ enum Work {
         url: String,
         bodies: Arc<Vec<String>>,
     },
+    /// A plain-text body (secsipidx's check endpoint takes the Identity value as the body).
+    Raw {
+        url: String,
+        bodies: Arc<Vec<String>>,
+    },
     Sip {
         addr: SocketAddr,
         identities: Arc<Vec<String>>,
@@ -214,6 +226,10 @@ async fn drive(args: &BenchArgs) -> anyhow::Result<Report> {
                 bodies: Arc::new(bodies),
             }
         }
+        BenchMode::SecsipidxVerify => Work::Raw {
+            url: format!("{target}/v1/check"),
+            bodies: Arc::clone(&pool),
+        },
         BenchMode::SipSign | BenchMode::SipVerify => Work::Sip {
             addr: args.sip.unwrap_or_else(|| {
                 let port = if args.mode == BenchMode::SipSign {
@@ -348,7 +364,7 @@ async fn worker_loop(
                 return r;
             }
         },
-        Work::Rest { .. } => None,
+        Work::Rest { .. } | Work::Raw { .. } => None,
     };
     // Spread open-loop workers over the interval so they do not fire together.
     let mut next =
@@ -381,6 +397,10 @@ async fn worker_loop(
                         .unwrap_or_default()
                 };
                 rest_call(&client, url, body, api_key.as_deref()).await
+            }
+            Work::Raw { url, bodies } => {
+                let pick = usize::try_from(seq).unwrap_or(0) % bodies.len().max(1);
+                raw_call(&client, url, bodies.get(pick).cloned().unwrap_or_default()).await
             }
             Work::Sip {
                 addr,
@@ -466,6 +486,26 @@ async fn rest_call(
         ));
     }
     Ok(())
+}
+
+async fn raw_call(client: &reqwest::Client, url: &str, body: String) -> Result<(), String> {
+    let resp = client
+        .post(url)
+        .header("content-type", "text/plain")
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = resp.status();
+    let text = resp.text().await.map_err(|e| e.to_string())?;
+    if status.is_success() && text.trim() == "OK" {
+        Ok(())
+    } else {
+        Err(format!(
+            "HTTP {status}: {}",
+            text.chars().take(200).collect::<String>()
+        ))
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -2,6 +2,7 @@
 
 mod bench;
 mod decode;
+mod import;
 mod pki_init;
 mod serve;
 mod sign;
@@ -9,7 +10,7 @@ mod verify;
 
 use std::process::ExitCode;
 
-use crate::args::{Cli, Command, PkiCommand};
+use crate::args::{Cli, Command, ImportCommand, PkiCommand};
 
 /// Runs the parsed command line.
 pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -20,6 +21,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Decode(args) => decode::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::CheckConfig(args) => serve::check(&args),
+        Command::Import(ImportCommand::Numbers(args)) => import::run(&args),
         Command::Bench(args) => bench::run(&args),
     }
 }

@@ -27,7 +27,7 @@ pub(crate) fn check(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         config.http.listen,
         config.storage.kind,
         config.replay.kind,
-        if config.loopback_only() {
+        if config.development() {
             ", development mode (loopback only)"
         } else {
             ""

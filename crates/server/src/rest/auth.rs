@@ -43,7 +43,8 @@ pub fn authorize(
     }
 }
 
-fn api_key(headers: &HeaderMap) -> Option<&str> {
+/// The API key a request carries (`X-API-Key`, or `Authorization: Bearer`), unchecked.
+pub(crate) fn api_key(headers: &HeaderMap) -> Option<&str> {
     if let Some(v) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
         return Some(v.trim());
     }

@@ -1,18 +1,22 @@
 //! The HTTP API: ATIS-1000082 signing and verification, this node's certificate for x5u,
-//! health and metrics.
+//! health and metrics, the admin API (`/v1/...`), and the OpenAPI document describing them.
 
+pub mod admin;
 pub mod atis;
 pub mod auth;
 pub mod certs;
 pub mod errors;
 pub mod health;
+pub mod idempotency;
+pub mod openapi;
+pub mod problem;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, delete, get, post};
 use engine::inventory::InventoryCache;
 use engine::signing::SigningService;
 use engine::verification::VerificationService;
@@ -45,22 +49,89 @@ pub struct AppState {
     pub ready: AtomicBool,
 }
 
-/// The router with every endpoint, its body limit and request timeout.
+/// One endpoint: its path, the methods it answers, its handlers.
+#[derive(Debug)]
+pub struct Endpoint {
+    /// The path, with `{param}` segments.
+    pub path: &'static str,
+    /// The methods it answers (any other gets 405).
+    pub methods: &'static [&'static str],
+    handler: MethodRouter<Arc<AppState>>,
+}
+
+fn endpoint(
+    path: &'static str,
+    methods: &'static [&'static str],
+    handler: MethodRouter<Arc<AppState>>,
+) -> Endpoint {
+    Endpoint {
+        path,
+        methods,
+        handler,
+    }
+}
+
+/// Every endpoint. The router is built from this list, and the OpenAPI document is checked
+/// against it.
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![
+        endpoint("/stir/v1/signing", &["POST"], post(atis::signing)),
+        endpoint("/stir/v1/verification", &["POST"], post(atis::verification)),
+        endpoint("/certs/{name}", &["GET"], get(certs::get_cert)),
+        endpoint("/healthz", &["GET"], get(health::healthz)),
+        endpoint("/readyz", &["GET"], get(health::readyz)),
+        endpoint("/metrics", &["GET"], get(health::metrics)),
+        endpoint("/openapi.json", &["GET"], get(openapi::document)),
+        endpoint(
+            "/v1/customers",
+            &["GET", "POST"],
+            get(admin::list_customers).post(admin::create_customer),
+        ),
+        endpoint("/v1/customers/{name}", &["GET"], get(admin::get_customer)),
+        endpoint(
+            "/v1/customers/{name}/numbers",
+            &["GET", "POST", "DELETE"],
+            get(admin::list_numbers)
+                .post(admin::add_numbers)
+                .delete(admin::remove_numbers),
+        ),
+        endpoint(
+            "/v1/customers/{name}/trunks",
+            &["GET", "POST"],
+            get(admin::list_trunks).post(admin::add_trunk),
+        ),
+        endpoint(
+            "/v1/api-keys",
+            &["GET", "POST"],
+            get(admin::list_api_keys).post(admin::create_api_key),
+        ),
+        endpoint(
+            "/v1/api-keys/{id}",
+            &["DELETE"],
+            delete(admin::revoke_api_key),
+        ),
+    ]
+}
+
+/// The router with every endpoint, its body limit and request timeout; `/v1/...` errors are
+/// RFC 9457 problems.
 pub fn router(state: Arc<AppState>) -> Router {
     let limit = state.config.http.max_body_bytes;
     let timeout = Duration::from_millis(state.config.http.request_timeout_ms);
-    Router::new()
-        .route("/stir/v1/signing", post(atis::signing))
-        .route("/stir/v1/verification", post(atis::verification))
-        .route("/certs/{name}", get(certs::get_cert))
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
+    let mut router = Router::new();
+    for e in endpoints() {
+        router = router.route(e.path, e.handler);
+    }
+    router
         .fallback(errors::not_found)
         .layer(tower_http::limit::RequestBodyLimitLayer::new(limit))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             timeout,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            admin::v1_layer,
         ))
         .with_state(state)
 }

@@ -1,0 +1,155 @@
+//! The signing service's answer to an INVITE (STI-AS, RFC 8224 section 5 as a redirect
+//! server): the caller is the customer whose trunk covers the source address; the calling
+//! number is the P-Asserted-Identity's, else the From's; the called number the To's, else
+//! the Request-URI's. The answer is `302` with `Contact: <Request-URI>` and one `Identity`
+//! per PASSporT signed.
+//!
+//! A diverted call (RFC 8946) arrives already signed, with Diversion or History-Info
+//! showing the retargeting: it keeps its Identity headers and gains a `div` PASSporT for
+//! the new destination (the Request-URI), diverted from the destination of the last
+//! PASSporT it carries (or, failing that, the most recent Diversion or the previous
+//! History-Info entry).
+
+use std::net::SocketAddr;
+
+use engine::signing::{DivRequest, SignRequest};
+use passport::TelephoneNumber;
+use passport::identity::{IdentityHeader, Token};
+use sip::header::{HeaderName, Headers, NameAddr};
+use sip::{Request, Response, SipError};
+
+use super::{SipService, SipServiceError, check_require};
+use crate::rest::atis::unix_now;
+
+/// Answers an INVITE from `peer`.
+pub(super) fn answer(
+    service: &SipService,
+    request: &Request,
+    peer: SocketAddr,
+    tag: &str,
+) -> Result<Response, SipServiceError> {
+    let state = &service.state;
+    let customer = state
+        .inventory
+        .get()
+        .caller_by_address(peer.ip())
+        .cloned()
+        .ok_or(SipServiceError::UnknownSource { addr: peer.ip() })?;
+    check_require(request)?;
+    let headers = request.headers();
+    let (orig, _) = calling_party(headers)?;
+    let iat = unix_now();
+    let existing: Vec<&str> = headers.identities().collect();
+    let mut response = service.redirect(request, tag)?;
+
+    if !existing.is_empty() && is_retargeted(headers)? {
+        let dest = request
+            .uri_tn()
+            .map_err(|source| SipServiceError::NoDestination { source })?;
+        let diverted_from =
+            diverted_from(&existing, headers)?.ok_or(SipServiceError::UnknownDiversion)?;
+        for identity in &existing {
+            response = response.with_header(HeaderName::IDENTITY, identity)?;
+        }
+        // Retargeted to the number it was already for: nothing was diverted.
+        if diverted_from != dest {
+            let div = state.signing.sign_div(&DivRequest {
+                orig,
+                dest,
+                diverted_from,
+                iat,
+            })?;
+            response = response.with_header(HeaderName::IDENTITY, &div)?;
+        }
+        return Ok(response);
+    }
+
+    let dest = called_number(request)?;
+    let signed = state.signing.sign(SignRequest {
+        customer: Some(customer),
+        orig,
+        dest: vec![dest],
+        iat,
+        requested_attest: None,
+        origid: None,
+    })?;
+    state.metrics.observe_attestation(signed.attest);
+    for identity in &signed.identities {
+        response = response.with_header(HeaderName::IDENTITY, identity)?;
+    }
+    Ok(response)
+}
+
+/// The calling number and the header value it came from: the first P-Asserted-Identity
+/// that holds a number, else From.
+pub(super) fn calling_party(
+    headers: &Headers,
+) -> Result<(TelephoneNumber, NameAddr), SipServiceError> {
+    let bad = |source| SipServiceError::BadRequest { source };
+    for asserted in headers.p_asserted_identities().map_err(bad)? {
+        if let Ok(tn) = asserted.telephone_number() {
+            return Ok((tn, asserted));
+        }
+    }
+    let tn = headers.from_tn().map_err(bad)?;
+    Ok((tn, headers.from().map_err(bad)?))
+}
+
+/// The called number: To's, else the Request-URI's.
+fn called_number(request: &Request) -> Result<TelephoneNumber, SipServiceError> {
+    request
+        .headers()
+        .to_tn()
+        .or_else(|_| request.uri_tn())
+        .map_err(|source| SipServiceError::NoDestination { source })
+}
+
+/// True when Diversion or History-Info (two entries or more) show that the call was
+/// retargeted.
+fn is_retargeted(headers: &Headers) -> Result<bool, SipServiceError> {
+    let bad = |source| SipServiceError::BadRequest { source };
+    if !headers.diversions().map_err(bad)?.is_empty() {
+        return Ok(true);
+    }
+    Ok(headers.history_info().map_err(bad)?.len() >= 2)
+}
+
+/// The number the call was diverted from: the destination of the last PASSporT that can
+/// be read (RFC 8946: a `div` PASSporT chains from the `dest` of the one before it), else
+/// the most recent Diversion, else the History-Info entry before the last.
+///
+/// The PASSporTs are only decoded here, not verified: signing a `div` vouches for this
+/// service's own retargeting, not for the PASSporTs before it, which a verifier checks.
+fn diverted_from(
+    existing: &[&str],
+    headers: &Headers,
+) -> Result<Option<TelephoneNumber>, SipServiceError> {
+    let from_passport = existing.iter().rev().find_map(|value| {
+        let header = IdentityHeader::parse(value).ok()?;
+        let Token::Full(token) = header.token else {
+            return None;
+        };
+        let decoded = passport::jws::decode(token).ok()?;
+        decoded.claims.dest.tn.first().copied()
+    });
+    if from_passport.is_some() {
+        return Ok(from_passport);
+    }
+    let bad = |source| SipServiceError::BadRequest { source };
+    if let Some(diversion) = headers.diversions().map_err(bad)?.first() {
+        return diversion.telephone_number().map(Some).map_err(|source| {
+            SipServiceError::BadRequest {
+                source: SipError::NotATelephoneNumber {
+                    header: "Diversion",
+                    source,
+                },
+            }
+        });
+    }
+    let history = headers.history_info().map_err(bad)?;
+    Ok(history
+        .iter()
+        .rev()
+        .nth(1)
+        .and_then(|entry| entry.telephone_number().ok()))
+}
