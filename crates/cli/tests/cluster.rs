@@ -1,0 +1,473 @@
+//! Several `callproof serve` processes: two nodes sharing PostgreSQL and Redis, and a node
+//! killed with SIGKILL under load. Real binaries, real servers (`CALLPROOF_TEST_POSTGRES_URL`
+//! and `CALLPROOF_TEST_REDIS_URL`, defaulting to the local ones); an unreachable server fails
+//! the test.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a failed step is a failed test"
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_callproof");
+
+fn pg_url() -> String {
+    std::env::var("CALLPROOF_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn redis_url() -> String {
+    std::env::var("CALLPROOF_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into())
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn rand_hex() -> String {
+    use std::io::Read as _;
+    let mut b = [0u8; 6];
+    std::fs::File::open("/dev/urandom")
+        .unwrap()
+        .read_exact(&mut b)
+        .unwrap();
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// A database of its own for one test, dropped at the end.
+struct Database {
+    name: String,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Database {
+    fn create() -> Self {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let name = format!("cp_cluster_{}", rand_hex());
+        runtime.block_on(async {
+            let (client, conn) = tokio_postgres::connect(&pg_url(), tokio_postgres::NoTls)
+                .await
+                .unwrap_or_else(|e| {
+                    panic!("PostgreSQL at {} is required for this test: {e}", pg_url())
+                });
+            let task = tokio::spawn(conn);
+            client
+                .batch_execute(&format!("CREATE DATABASE {name}"))
+                .await
+                .unwrap();
+            drop(client);
+            let _ = task.await;
+        });
+        Self { name, runtime }
+    }
+
+    fn url(&self) -> String {
+        let base = pg_url();
+        let (prefix, _) = base.rsplit_once('/').unwrap();
+        format!("{prefix}/{}", self.name)
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        self.runtime.block_on(async move {
+            if let Ok((client, conn)) =
+                tokio_postgres::connect(&pg_url(), tokio_postgres::NoTls).await
+            {
+                let task = tokio::spawn(conn);
+                let _ = client
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await;
+                drop(client);
+                let _ = task.await;
+            }
+        });
+    }
+}
+
+/// A `callproof serve` child process, killed when dropped.
+struct Node {
+    child: Child,
+    base: String,
+    log: PathBuf,
+}
+
+impl Node {
+    fn start(config: &Path, port: u16, log: &Path) -> Self {
+        let out = std::fs::File::create(log).unwrap();
+        let child = Command::new(BIN)
+            .args(["serve", "--config"])
+            .arg(config)
+            .env_remove("CALLPROOF_CONFIG")
+            .stdout(Stdio::null())
+            .stderr(out)
+            .spawn()
+            .unwrap();
+        let node = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            log: log.to_owned(),
+        };
+        node.wait_ready();
+        node
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(r) = reqwest::blocking::get(format!("{}/readyz", self.base))
+                && r.status() == 200
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!(
+            "node {} not ready in 30 s; log:\n{}",
+            self.base,
+            std::fs::read_to_string(&self.log).unwrap_or_default()
+        );
+    }
+
+    fn post(&self, path: &str, body: &Value, key: Option<&str>) -> (u16, Value) {
+        let client = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap();
+        let mut req = client.post(format!("{}{path}", self.base)).json(body);
+        if let Some(key) = key {
+            req = req.bearer_auth(key);
+        }
+        match req.send() {
+            Ok(r) => {
+                let status = r.status().as_u16();
+                (status, r.json().unwrap_or(Value::Null))
+            }
+            Err(_) => (0, Value::Null),
+        }
+    }
+
+    fn get(&self, path: &str) -> (u16, Value) {
+        match reqwest::blocking::get(format!("{}{path}", self.base)) {
+            Ok(r) => (r.status().as_u16(), r.json().unwrap_or(Value::Null)),
+            Err(_) => (0, Value::Null),
+        }
+    }
+
+    fn sign(&self, orig: &str, key: Option<&str>) -> (u16, Value) {
+        self.post(
+            "/stir/v1/signing",
+            &json!({"signingRequest": {"attest": "A", "dest": {"tn": ["12125551213"]}, "iat": now(),
+                "orig": {"tn": orig}, "origid": "123e4567-e89b-12d3-a456-426655440000"}}),
+            key,
+        )
+    }
+
+    fn verify(&self, orig: &str, identity: &str, key: Option<&str>) -> Value {
+        let (status, body) = self.post(
+            "/stir/v1/verification",
+            &json!({"verificationRequest": {"from": {"tn": orig}, "to": {"tn": ["12125551213"]},
+                "time": now(), "identity": identity}}),
+            key,
+        );
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill(); // SIGKILL
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The attestation inside an Identity header's PASSporT.
+fn attest_of(identity: &str) -> String {
+    use base64::Engine as _;
+    let payload = identity.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    claims["attest"].as_str().unwrap().to_owned()
+}
+
+fn pki(dir: &Path) -> PathBuf {
+    let out = dir.join("pki");
+    let status = Command::new(BIN)
+        .args(["pki", "init", "--out"])
+        .arg(&out)
+        .args(["--tn-range", "13125550000:10000"])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    out
+}
+
+fn write_config(path: &Path, data: &Path, port: u16, storage: &str, replay: &str, pki: &Path) {
+    let text = format!(
+        r#"data_dir = "{data}"
+[http]
+listen = "127.0.0.1:{port}"
+[sip]
+signing_listen = ""
+verification_listen = ""
+[storage]
+{storage}
+inventory_poll_ms = 200
+[replay]
+{replay}
+[signing]
+certificate_chain = "{pki}/chain.pem"
+private_key = "{pki}/sp-key.pem"
+x5u = "https://certs.cluster.test/sti/{{fingerprint}}.pem"
+[verification]
+trust_anchors = "{pki}/root.pem"
+[log]
+level = "warn"
+"#,
+        data = data.display(),
+        pki = pki.display(),
+    );
+    std::fs::write(path, text).unwrap();
+}
+
+fn retry<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "gave up waiting: {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn two_nodes_share_the_inventory_and_the_replay_cache() {
+    let db = Database::create();
+    let dir = tempfile::tempdir().unwrap();
+    let pki = pki(dir.path());
+    let storage = format!("kind = \"postgres\"\npostgres_url = \"{}\"", db.url());
+    let replay = format!("kind = \"redis\"\nredis_url = \"{}\"", redis_url());
+    let (pa, pb) = (free_port(), free_port());
+    let (ca, cb) = (dir.path().join("a.toml"), dir.path().join("b.toml"));
+    write_config(&ca, &dir.path().join("a"), pa, &storage, &replay, &pki);
+    write_config(&cb, &dir.path().join("b"), pb, &storage, &replay, &pki);
+    let a = Node::start(&ca, pa, &dir.path().join("a.log"));
+    let b = Node::start(&cb, pb, &dir.path().join("b.log"));
+
+    // Before the import, node B knows nothing of acme's numbers: B attestation at best.
+    let (status, body) = b.sign("13125550042", None);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        attest_of(body["signingResponse"]["identity"].as_str().unwrap()),
+        "B"
+    );
+
+    // The inventory is imported through node A.
+    assert_eq!(
+        a.post("/v1/customers", &json!({"name": "acme"}), None).0,
+        201
+    );
+    let (status, body) = a.post(
+        "/v1/customers/acme/numbers",
+        &json!({"numbers": [{"start": "+13125550000", "count": 100}]}),
+        None,
+    );
+    assert!(status == 200 || status == 201, "{status} {body}");
+    let (status, key) = a.post(
+        "/v1/api-keys",
+        &json!({"customer": "acme", "name": "sbc-1", "scopes": ["sign", "verify"]}),
+        None,
+    );
+    assert_eq!(status, 201, "{key}");
+    let key = key["key"].as_str().unwrap().to_owned();
+
+    // Node B uses it: acme's key works there and acme's number gets attestation A.
+    let identity = retry("node B to learn acme's key and numbers", || {
+        let (status, body) = b.sign("13125550042", Some(&key));
+        let identity = body["signingResponse"]["identity"].as_str()?.to_owned();
+        (status == 200 && attest_of(&identity) == "A").then_some(identity)
+    });
+
+    // Verified on A first, then replayed to B: B says so.
+    let first = a.verify("13125550042", &identity, Some(&key));
+    assert_eq!(
+        first,
+        json!({"verificationResponse": {"verstat": "TN-Validation-Passed"}})
+    );
+    let replay = b.verify("13125550042", &identity, Some(&key));
+    assert_eq!(replay["callproof"]["replayed"], json!(true), "{replay}");
+}
+
+fn kill_under_load(storage: &str, db: Option<&Database>) {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = pki(dir.path());
+    let port = free_port();
+    let config = dir.path().join("node.toml");
+    let storage = match db {
+        Some(db) => format!("kind = \"postgres\"\npostgres_url = \"{}\"", db.url()),
+        None => storage.to_owned(),
+    };
+    write_config(
+        &config,
+        &dir.path().join("data"),
+        port,
+        &storage,
+        "kind = \"memory\"",
+        &pki,
+    );
+    let mut node = Node::start(&config, port, &dir.path().join("node.log"));
+    assert_eq!(
+        node.post("/v1/customers", &json!({"name": "acme"}), None).0,
+        201
+    );
+
+    // Load: a signing benchmark against the node for the whole test.
+    let mut load = Command::new(BIN)
+        .args([
+            "bench",
+            "--mode",
+            "rest-sign",
+            "-c",
+            "8",
+            "-d",
+            "5",
+            "--quiet",
+            "--target",
+            &node.base,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+
+    // Inventory writes, one number each; those answered 2xx are acknowledged.
+    let mut acknowledged = Vec::new();
+    let started = Instant::now();
+    let mut i = 0u32;
+    while started.elapsed() < Duration::from_millis(2500) {
+        let tn = format!("1313555{i:04}");
+        let (status, _) = node.post(
+            "/v1/customers/acme/numbers",
+            &json!({"numbers": [{"tn": tn}]}),
+            None,
+        );
+        if status == 200 || status == 201 {
+            acknowledged.push(tn);
+        }
+        i += 1;
+    }
+    // Writes go on from another thread while the node is killed mid-stream.
+    let base = node.base.clone();
+    let writer = std::thread::spawn(move || {
+        let client = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()
+            .unwrap();
+        let mut acked = Vec::new();
+        for j in 0..200u32 {
+            let tn = format!("1314555{j:04}");
+            let ok = client
+                .post(format!("{base}/v1/customers/acme/numbers"))
+                .json(&json!({"numbers": [{"tn": tn}]}))
+                .send()
+                .is_ok_and(|r| r.status().is_success());
+            if ok {
+                acked.push(tn);
+            }
+        }
+        acked
+    });
+    std::thread::sleep(Duration::from_millis(150));
+    node.kill();
+    acknowledged.extend(writer.join().unwrap());
+    let _ = load.kill();
+    let _ = load.wait();
+    assert!(
+        acknowledged.len() > 10,
+        "too few writes acknowledged to mean anything: {}",
+        acknowledged.len()
+    );
+
+    // Restarted on the same data, every acknowledged number is there and the node serves.
+    let restarted = Node::start(&config, port, &dir.path().join("restart.log"));
+    let mut owned = std::collections::HashSet::new();
+    let mut after: Option<String> = None;
+    loop {
+        let path = match &after {
+            Some(a) => format!("/v1/customers/acme/numbers?after={a}&limit=1000"),
+            None => "/v1/customers/acme/numbers?limit=1000".to_owned(),
+        };
+        let (status, page) = restarted.get(&path);
+        assert_eq!(status, 200, "{page}");
+        let items = page["blocks"].as_array().cloned().unwrap_or_default();
+        for n in &items {
+            owned.insert(n["start"].as_str().unwrap().to_owned());
+        }
+        match page["next"].as_str() {
+            Some(next) if !items.is_empty() => after = Some(next.to_owned()),
+            _ => break,
+        }
+    }
+    let lost: Vec<&String> = acknowledged
+        .iter()
+        .filter(|tn| !owned.contains(*tn))
+        .collect();
+    eprintln!(
+        "SIGKILL under load: {} writes acknowledged, {} numbers found after restart, {} lost",
+        acknowledged.len(),
+        owned.len(),
+        lost.len()
+    );
+    assert!(
+        lost.is_empty(),
+        "acknowledged but lost after SIGKILL: {lost:?} (of {})",
+        acknowledged.len()
+    );
+    let (status, body) = restarted.sign("13125550042", None);
+    assert_eq!(status, 200, "{body}");
+}
+
+#[test]
+fn a_node_killed_under_load_loses_no_acknowledged_write_sqlite() {
+    kill_under_load("kind = \"sqlite\"", None);
+}
+
+#[test]
+fn a_node_killed_under_load_loses_no_acknowledged_write_postgres() {
+    let db = Database::create();
+    kill_under_load("", Some(&db));
+}
