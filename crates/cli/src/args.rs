@@ -38,9 +38,49 @@ pub enum Command {
     /// Load the inventory from files, straight into the configured storage.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Manage API keys directly in the configured storage (the way to create the first
+    /// admin key of a production node).
+    #[command(subcommand)]
+    ApiKey(ApiKeyCommand),
     /// Drive load against a running server and report throughput, latency and the ratio to
     /// the raw ECDSA ceiling measured in this process.
     Bench(BenchArgs),
+}
+
+/// `callproof api-key ...`.
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Create a key and print it (once: only its hash is stored).
+    Create(ApiKeyCreateArgs),
+    /// Revoke a key by id; nodes stop accepting it within their poll period.
+    Revoke(ApiKeyRevokeArgs),
+}
+
+/// `callproof api-key create`.
+#[derive(Debug, Args)]
+pub struct ApiKeyCreateArgs {
+    /// A label for the key (e.g. the SBC or the person it is for).
+    #[arg(long)]
+    pub name: String,
+    /// The customer the key acts for; leave out for an operator (admin) key.
+    #[arg(long)]
+    pub customer: Option<String>,
+    /// What the key may do: sign, verify, admin (repeat or comma-separate).
+    #[arg(long = "scope", value_delimiter = ',', required = true)]
+    pub scopes: Vec<String>,
+    /// The node's configuration (for its storage).
+    #[arg(long, short, value_name = "FILE", env = "CALLPROOF_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+/// `callproof api-key revoke`.
+#[derive(Debug, Args)]
+pub struct ApiKeyRevokeArgs {
+    /// The key's id (as `create` printed it).
+    pub id: i64,
+    /// The node's configuration (for its storage).
+    #[arg(long, short, value_name = "FILE", env = "CALLPROOF_CONFIG")]
+    pub config: Option<PathBuf>,
 }
 
 /// What `callproof bench` drives.

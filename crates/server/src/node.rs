@@ -358,7 +358,13 @@ impl Node {
 pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, store::StoreError> {
     Ok(match config.storage.kind {
         StorageKind::Sqlite => {
-            Arc::new(store::sqlite::SqliteStore::open(&config.sqlite_path()).await?)
+            let path = config.sqlite_path();
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| store::StoreError::Backend {
+                    detail: format!("cannot create {}: {e}", dir.display()),
+                })?;
+            }
+            Arc::new(store::sqlite::SqliteStore::open(&path).await?)
         }
         StorageKind::Postgres => {
             let url = config.storage.postgres_url.as_deref().unwrap_or_default();

@@ -104,7 +104,7 @@ impl Role {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SipServiceError {
-    /// The signing service was called from an address on no customer's trunk.
+    /// A service was called from an address on no customer's trunk.
     #[error("source address {addr} is not on any customer trunk")]
     UnknownSource {
         /// The source address.
@@ -297,6 +297,14 @@ impl SipService {
         &self.limits
     }
 
+    /// Ok when `peer` is on a customer's trunk.
+    fn check_source(&self, peer: SocketAddr) -> Result<(), SipServiceError> {
+        match self.state.inventory.get().caller_by_address(peer.ip()) {
+            Some(_) => Ok(()),
+            None => Err(SipServiceError::UnknownSource { addr: peer.ip() }),
+        }
+    }
+
     fn now_ms(&self) -> u64 {
         u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
@@ -325,7 +333,12 @@ impl SipService {
         let result = match request.method() {
             Method::Invite => match self.role {
                 Role::Signing => signing::answer(self, request, peer, &tag),
-                Role::Verification => verification::answer(self, request, &tag).await,
+                Role::Verification => match self.check_source(peer) {
+                    // Verification fetches certificates on the caller's behalf: like signing,
+                    // it serves only the trunks of known customers.
+                    Ok(()) => verification::answer(self, request, &tag).await,
+                    Err(e) => Err(e),
+                },
             },
             Method::Options => Response::for_request(request, 200, "OK", &tag)
                 .and_then(|r| r.with_header(HeaderName::ALLOW, ALLOW))

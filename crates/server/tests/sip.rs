@@ -419,6 +419,22 @@ async fn an_address_on_no_trunk_gets_403() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+    // The verification service serves trunks only, too: it fetches certificates for callers.
+    let verifier = SipService::new(
+        Role::Verification,
+        Arc::clone(node.node().state()),
+        node.verification,
+    );
+    let req = Req::invite(stranger, "UDP");
+    let Ok(Message::Request(request)) = sip::decode_datagram(&req.bytes(), &Limits::default())
+    else {
+        panic!("the test INVITE decodes");
+    };
+    let r = verifier
+        .respond(&request, stranger, Transport::Udp)
+        .await
+        .unwrap();
+    assert_eq!((r.status(), r.reason()), (403, "Forbidden"));
 
     // Over a real socket, when this host has a non-loopback address to send from.
     match non_loopback_address() {

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod api_key;
 mod bench;
 mod decode;
 mod import;
@@ -10,7 +11,7 @@ mod verify;
 
 use std::process::ExitCode;
 
-use crate::args::{Cli, Command, ImportCommand, PkiCommand};
+use crate::args::{ApiKeyCommand, Cli, Command, ImportCommand, PkiCommand};
 
 /// Runs the parsed command line.
 pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -23,6 +24,8 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::CheckConfig(args) => serve::check(&args),
         Command::Import(ImportCommand::Numbers(args)) => import::run(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::ApiKey(ApiKeyCommand::Create(args)) => api_key::create(&args),
+        Command::ApiKey(ApiKeyCommand::Revoke(args)) => api_key::revoke(&args),
     }
 }
 

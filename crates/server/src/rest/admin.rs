@@ -616,6 +616,28 @@ fn key_json(id: i64, name: &str, customer: Option<&str>, scopes: &[Scope], prefi
     })
 }
 
+/// Issues an API key: a fresh secret, of which the store keeps only the SHA-256 and the
+/// first characters. Returns the record and the secret, which exists nowhere else.
+pub async fn issue_api_key(
+    store: &dyn store::Store,
+    customer: Option<CustomerId>,
+    name: &str,
+    scopes: Vec<Scope>,
+) -> Result<(store::ApiKeyRecord, String), Problem> {
+    let secret = new_secret()?;
+    let prefix: String = secret.chars().take(KEY_SHOWN).collect();
+    let record = store
+        .create_api_key(NewApiKey {
+            customer,
+            name: name.to_owned(),
+            prefix,
+            hash: hash_api_key(&secret),
+            scopes,
+        })
+        .await?;
+    Ok((record, secret))
+}
+
 /// `POST /v1/api-keys`: the key is in this response only; the store keeps its SHA-256.
 pub async fn create_api_key(State(state): State<Arc<AppState>>, req: AdminRequest) -> Response {
     req.write(&state, async {
@@ -631,18 +653,13 @@ pub async fn create_api_key(State(state): State<Arc<AppState>>, req: AdminReques
                 "an admin key acts for the operator, not a customer: leave customer out",
             ));
         }
-        let secret = new_secret()?;
-        let prefix: String = secret.chars().take(KEY_SHOWN).collect();
-        let record = state
-            .store
-            .create_api_key(NewApiKey {
-                customer: customer.as_ref().map(|c| c.id),
-                name: body.name.clone(),
-                prefix: prefix.clone(),
-                hash: hash_api_key(&secret),
-                scopes: scopes.clone(),
-            })
-            .await?;
+        let (record, secret) = issue_api_key(
+            state.store.as_ref(),
+            customer.as_ref().map(|c| c.id),
+            &body.name,
+            scopes.clone(),
+        )
+        .await?;
         let shown = key_json(
             record.id,
             &record.name,
