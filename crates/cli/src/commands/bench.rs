@@ -20,6 +20,7 @@ use aws_lc_rs::signature::{
 use hdrhistogram::Histogram;
 use serde_json::{Value, json};
 
+use super::bench_http::{HttpConn, split_url};
 use crate::args::{BenchArgs, BenchMode};
 
 const WARMUP: Duration = Duration::from_secs(1);
@@ -253,18 +254,12 @@ async fn drive(args: &BenchArgs) -> anyhow::Result<Report> {
         .map(|r| Duration::from_secs_f64(args.connections as f64 / r.max(1) as f64));
     let mut tasks = Vec::new();
     for worker in 0..args.connections {
-        let (client, work, done, api_key) = (
-            client.clone(),
-            work.clone(),
-            Arc::clone(&done),
-            args.api_key.clone(),
-        );
+        let (work, done, api_key) = (work.clone(), Arc::clone(&done), args.api_key.clone());
         let (orig, dest) = (args.orig.clone(), args.dest.clone());
         let latency = new_histogram()?;
         tasks.push(tokio::spawn(async move {
             worker_loop(
                 worker,
-                client,
                 work,
                 api_key,
                 orig,
@@ -338,7 +333,6 @@ struct WorkerResult {
 #[allow(clippy::too_many_arguments)]
 async fn worker_loop(
     worker: usize,
-    client: reqwest::Client,
     work: Work,
     api_key: Option<String>,
     orig: String,
@@ -354,6 +348,17 @@ async fn worker_loop(
         errors: 0,
         latency,
         first_error: None,
+    };
+    let mut http = match &work {
+        Work::Rest { url, .. } | Work::Raw { url, .. } => match split_url(url) {
+            Ok((authority, path)) => Some((HttpConn::new(&authority), path)),
+            Err(e) => {
+                r.errors += 1;
+                r.first_error = Some(e);
+                return r;
+            }
+        },
+        Work::Sip { .. } => None,
     };
     let socket = match &work {
         Work::Sip { .. } => match tokio::net::UdpSocket::bind("127.0.0.1:0").await {
@@ -383,7 +388,7 @@ async fn worker_loop(
         };
         seq += 1;
         let outcome = match &work {
-            Work::Rest { url, bodies } => {
+            Work::Rest { bodies, .. } => {
                 let body = if bodies.is_empty() {
                     json!({"signingRequest": {
                         "attest": "A", "dest": {"tn": [dest]}, "iat": unix_now(), "orig": {"tn": orig},
@@ -396,11 +401,19 @@ async fn worker_loop(
                         .cloned()
                         .unwrap_or_default()
                 };
-                rest_call(&client, url, body, api_key.as_deref()).await
+                match http.as_mut() {
+                    Some((conn, path)) => rest_call(conn, path, body, api_key.as_deref()).await,
+                    None => Err("no connection".into()),
+                }
             }
-            Work::Raw { url, bodies } => {
+            Work::Raw { bodies, .. } => {
                 let pick = usize::try_from(seq).unwrap_or(0) % bodies.len().max(1);
-                raw_call(&client, url, bodies.get(pick).cloned().unwrap_or_default()).await
+                match http.as_mut() {
+                    Some((conn, path)) => {
+                        raw_call(conn, path, bodies.get(pick).cloned().unwrap_or_default()).await
+                    }
+                    None => Err("no connection".into()),
+                }
             }
             Work::Sip {
                 addr,
@@ -453,32 +466,22 @@ async fn worker_loop(
 }
 
 async fn rest_call(
-    client: &reqwest::Client,
-    url: &str,
+    conn: &mut HttpConn,
+    path: &str,
     body: String,
     api_key: Option<&str>,
 ) -> Result<(), String> {
-    let mut req = client
-        .post(url)
-        .header("content-type", "application/json")
-        .body(body);
-    if let Some(key) = api_key {
-        req = req.bearer_auth(key);
-    }
-    let resp = req.send().await.map_err(|e| e.to_string())?;
-    let status = resp.status();
-    let bytes = resp.bytes().await.map_err(|e| e.to_string())?;
-    if !status.is_success() {
+    let (status, bytes) = conn
+        .post(path, "application/json", body.as_bytes(), api_key)
+        .await?;
+    let text = String::from_utf8_lossy(&bytes);
+    if !(200..300).contains(&status) {
         return Err(format!(
             "HTTP {status}: {}",
-            String::from_utf8_lossy(&bytes)
-                .chars()
-                .take(200)
-                .collect::<String>()
+            text.chars().take(200).collect::<String>()
         ));
     }
     // A verification that did not pass is an error for a benchmark of valid calls.
-    let text = String::from_utf8_lossy(&bytes);
     if text.contains("verificationResponse") && !text.contains("TN-Validation-Passed") {
         return Err(format!(
             "not passed: {}",
@@ -488,17 +491,10 @@ async fn rest_call(
     Ok(())
 }
 
-async fn raw_call(client: &reqwest::Client, url: &str, body: String) -> Result<(), String> {
-    let resp = client
-        .post(url)
-        .header("content-type", "text/plain")
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    let status = resp.status();
-    let text = resp.text().await.map_err(|e| e.to_string())?;
-    if status.is_success() && text.trim() == "OK" {
+async fn raw_call(conn: &mut HttpConn, path: &str, body: String) -> Result<(), String> {
+    let (status, bytes) = conn.post(path, "text/plain", body.as_bytes(), None).await?;
+    let text = String::from_utf8_lossy(&bytes);
+    if (200..300).contains(&status) && text.trim() == "OK" {
         Ok(())
     } else {
         Err(format!(

@@ -2,6 +2,7 @@
 
 mod api_key;
 mod bench;
+mod bench_http;
 mod decode;
 mod import;
 mod pki_init;
