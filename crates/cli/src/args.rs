@@ -127,6 +127,9 @@ pub struct BenchArgs {
     /// send time). Default: as fast as the connections go (closed loop).
     #[arg(long)]
     pub rate: Option<u64>,
+    /// REST requests each connection sends at once (HTTP/1.1 pipelining); 1: none.
+    #[arg(long, default_value_t = 1)]
+    pub pipeline: usize,
     /// API key for the REST API (development mode on loopback needs none).
     #[arg(long, env = "CALLPROOF_API_KEY")]
     pub api_key: Option<String>,

@@ -78,6 +78,7 @@ fn main() {
     let identity = signer.sign_identity(&claims).expect("sign");
     // Warm the certificate cache (fetch from the local map, validate the chain).
     let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
         .build()
         .expect("runtime");
     let warm = runtime.block_on(verifier.verify(&identity, &call));

@@ -285,13 +285,7 @@ impl Node {
             let stop = shutdown.clone();
             tasks.spawn(async move {
                 let listener = listener::Limited::new(http, permits);
-                let service = app.into_make_service_with_connect_info::<listener::PeerAddr>();
-                if let Err(e) = axum::serve(listener, service)
-                    .with_graceful_shutdown(stop.cancelled_owned())
-                    .await
-                {
-                    tracing::error!(error = %e, "HTTP server failed");
-                }
+                listener::serve_http(listener, app, stop).await;
             });
         }
         // SIP.

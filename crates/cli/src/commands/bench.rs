@@ -257,6 +257,7 @@ async fn drive(args: &BenchArgs) -> anyhow::Result<Report> {
         let (work, done, api_key) = (work.clone(), Arc::clone(&done), args.api_key.clone());
         let (orig, dest) = (args.orig.clone(), args.dest.clone());
         let latency = new_histogram()?;
+        let pipeline = args.pipeline.max(1);
         tasks.push(tokio::spawn(async move {
             worker_loop(
                 worker,
@@ -269,6 +270,7 @@ async fn drive(args: &BenchArgs) -> anyhow::Result<Report> {
                 deadline,
                 interval,
                 latency,
+                pipeline,
             )
             .await
         }));
@@ -342,6 +344,7 @@ async fn worker_loop(
     deadline: Instant,
     interval: Option<Duration>,
     latency: Histogram<u64>,
+    pipeline: usize,
 ) -> WorkerResult {
     let mut r = WorkerResult {
         ok: 0,
@@ -387,7 +390,7 @@ async fn worker_loop(
             None => Instant::now(),
         };
         seq += 1;
-        let outcome = match &work {
+        let outcomes: Vec<Result<(), String>> = match &work {
             Work::Rest { bodies, .. } => {
                 let body = if bodies.is_empty() {
                     json!({"signingRequest": {
@@ -402,18 +405,47 @@ async fn worker_loop(
                         .unwrap_or_default()
                 };
                 match http.as_mut() {
-                    Some((conn, path)) => rest_call(conn, path, body, api_key.as_deref()).await,
-                    None => Err("no connection".into()),
+                    Some((conn, path)) if pipeline > 1 => {
+                        let mut batch = vec![body];
+                        for k in 1..pipeline {
+                            let more = if bodies.is_empty() {
+                                batch.first().cloned().unwrap_or_default()
+                            } else {
+                                let i = usize::try_from(seq).unwrap_or(0).wrapping_add(k * 7919)
+                                    % bodies.len();
+                                bodies.get(i).cloned().unwrap_or_default()
+                            };
+                            batch.push(more);
+                        }
+                        let refs: Vec<&[u8]> = batch.iter().map(String::as_bytes).collect();
+                        match conn
+                            .post_pipelined(path, "application/json", &refs, api_key.as_deref())
+                            .await
+                        {
+                            Ok(answers) => Batch(
+                                answers
+                                    .into_iter()
+                                    .map(|(status, body)| judge(status, &body))
+                                    .collect(),
+                            ),
+                            Err(e) => Batch(vec![Err(e)]),
+                        }
+                    }
+                    Some((conn, path)) => {
+                        Batch(vec![rest_call(conn, path, body, api_key.as_deref()).await])
+                    }
+                    None => Batch(vec![Err("no connection".into())]),
                 }
+                .0
             }
             Work::Raw { bodies, .. } => {
                 let pick = usize::try_from(seq).unwrap_or(0) % bodies.len().max(1);
-                match http.as_mut() {
+                vec![match http.as_mut() {
                     Some((conn, path)) => {
                         raw_call(conn, path, bodies.get(pick).cloned().unwrap_or_default()).await
                     }
                     None => Err("no connection".into()),
-                }
+                }]
             }
             Work::Sip {
                 addr,
@@ -427,42 +459,66 @@ async fn worker_loop(
                             identities.get(usize::try_from(seq).unwrap_or(0) % identities.len())
                         })
                         .flatten();
-                    sip_call(
-                        socket,
-                        *addr,
-                        worker,
-                        seq,
-                        orig,
-                        dest,
-                        identity.map(String::as_str),
-                        &mut buf,
-                    )
-                    .await
+                    vec![
+                        sip_call(
+                            socket,
+                            *addr,
+                            worker,
+                            seq,
+                            orig,
+                            dest,
+                            identity.map(String::as_str),
+                            &mut buf,
+                        )
+                        .await,
+                    ]
                 }
-                None => Err("no socket".into()),
+                None => vec![Err("no socket".into())],
             },
         };
         let finished = Instant::now();
         if scheduled < measure_from || finished > deadline {
             continue;
         }
-        match outcome {
-            Ok(()) => {
-                r.ok += 1;
-                done.fetch_add(1, Ordering::Relaxed);
-                let us = u64::try_from(finished.duration_since(scheduled).as_micros())
-                    .unwrap_or(u64::MAX);
-                let _ = r.latency.record(us.clamp(1, 60_000_000));
-            }
-            Err(e) => {
-                r.errors += 1;
-                if r.first_error.is_none() {
-                    r.first_error = Some(e);
+        let us = u64::try_from(finished.duration_since(scheduled).as_micros()).unwrap_or(u64::MAX);
+        for outcome in outcomes {
+            match outcome {
+                Ok(()) => {
+                    r.ok += 1;
+                    done.fetch_add(1, Ordering::Relaxed);
+                    let _ = r.latency.record(us.clamp(1, 60_000_000));
+                }
+                Err(e) => {
+                    r.errors += 1;
+                    if r.first_error.is_none() {
+                        r.first_error = Some(e);
+                    }
                 }
             }
         }
     }
     r
+}
+
+/// The outcomes of one pipelined batch.
+struct Batch(Vec<Result<(), String>>);
+
+/// Whether a REST answer is a success for a benchmark of valid calls.
+fn judge(status: u16, bytes: &[u8]) -> Result<(), String> {
+    let text = String::from_utf8_lossy(bytes);
+    if !(200..300).contains(&status) {
+        return Err(format!(
+            "HTTP {status}: {}",
+            text.chars().take(200).collect::<String>()
+        ));
+    }
+    if text.contains("verificationResponse") && !text.contains("TN-Validation-Passed") {
+        return Err(format!(
+            "not passed: {}",
+            text.chars().take(200).collect::<String>()
+        ));
+    }
+    Ok(())
 }
 
 async fn rest_call(

@@ -76,6 +76,61 @@ impl HttpConn {
         result
     }
 
+    /// Sends all `bodies` at once (HTTP/1.1 pipelining) and reads every answer, in order.
+    pub(crate) async fn post_pipelined(
+        &mut self,
+        path: &str,
+        content_type: &str,
+        bodies: &[&[u8]],
+        bearer: Option<&str>,
+    ) -> Result<Vec<(u16, Vec<u8>)>, String> {
+        self.request.clear();
+        let auth = bearer
+            .map(|k| format!("Authorization: Bearer {k}\r\n"))
+            .unwrap_or_default();
+        for body in bodies {
+            self.request.extend_from_slice(
+                format!(
+                    "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{auth}\r\n",
+                    self.authority,
+                    body.len()
+                )
+                .as_bytes(),
+            );
+            self.request.extend_from_slice(body);
+        }
+        if self.stream.is_none() {
+            let s = TcpStream::connect(&self.authority)
+                .await
+                .map_err(|e| format!("connect {}: {e}", self.authority))?;
+            let _ = s.set_nodelay(true);
+            self.stream = Some(s);
+        }
+        let written = match self.stream.as_mut() {
+            Some(stream) => stream
+                .write_all(&self.request)
+                .await
+                .map_err(|e| e.to_string()),
+            None => Err("not connected".into()),
+        };
+        if let Err(e) = written {
+            self.stream = None;
+            return Err(e);
+        }
+        self.buf.clear();
+        let mut out = Vec::with_capacity(bodies.len());
+        for _ in 0..bodies.len() {
+            match self.read_response().await {
+                Ok(r) => out.push(r),
+                Err(e) => {
+                    self.stream = None;
+                    return Err(e);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     async fn exchange(&mut self) -> Result<(u16, Vec<u8>), String> {
         let stream = self.stream.as_mut().ok_or("not connected")?;
         stream
@@ -83,6 +138,13 @@ impl HttpConn {
             .await
             .map_err(|e| e.to_string())?;
         self.buf.clear();
+        self.read_response().await
+    }
+
+    /// Reads one response from what is buffered and the stream; what follows it stays
+    /// buffered for the next.
+    async fn read_response(&mut self) -> Result<(u16, Vec<u8>), String> {
+        let stream = self.stream.as_mut().ok_or("not connected")?;
         let mut chunk = [0u8; 8192];
         let header_end = loop {
             if let Some(end) = find(&self.buf, b"\r\n\r\n") {
@@ -137,6 +199,7 @@ impl HttpConn {
             .get(header_end..header_end + length)
             .unwrap_or_default()
             .to_vec();
+        self.buf.drain(..header_end + length);
         if close {
             self.stream = None;
         }

@@ -133,5 +133,21 @@ pub fn router(state: Arc<AppState>) -> Router {
             Arc::clone(&state),
             admin::v1_layer,
         ))
+        .layer(axum::middleware::map_response(close_after_unread_body))
         .with_state(state)
+}
+
+/// A 413 is answered before the body was read, so the connection cannot carry another
+/// request: say so, which also makes the server flush the answer before closing (pipelined
+/// responses are otherwise held back while more input is pending).
+async fn close_after_unread_body(
+    mut response: axum::response::Response,
+) -> axum::response::Response {
+    if response.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        response.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
+    response
 }
