@@ -46,6 +46,11 @@ struct ReasonLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CacheLabels {
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct AttestLabels {
     attest: &'static str,
 }
@@ -60,6 +65,9 @@ pub struct Metrics {
     reasons: Family<ReasonLabels, Counter>,
     attestations: Family<AttestLabels, Counter>,
     replays: Counter,
+    /// Certificate-cache outcomes, copied from the verifier's own counters at each scrape.
+    cert_cache: Family<CacheLabels, Counter>,
+    scrape: std::sync::Mutex<()>,
     sip_requests: Family<SipLabels, Counter>,
     sip_latency: Family<SipServiceLabels, Histogram, fn() -> Histogram>,
 }
@@ -89,6 +97,7 @@ impl Metrics {
         let reasons = Family::<ReasonLabels, Counter>::default();
         let attestations = Family::<AttestLabels, Counter>::default();
         let replays = Counter::default();
+        let cert_cache = Family::<CacheLabels, Counter>::default();
         let sip_requests = Family::<SipLabels, Counter>::default();
         let sip_latency =
             Family::<SipServiceLabels, Histogram, fn() -> Histogram>::new_with_constructor(
@@ -125,6 +134,12 @@ impl Metrics {
             replays.clone(),
         );
         registry.register(
+            "certificate_cache",
+            "Certificate lookups by outcome: hit, negative_hit (a remembered failure), miss \
+             (fetched and validated), fetch_error (x5u unreachable), crl_fetch_error",
+            cert_cache.clone(),
+        );
+        registry.register(
             "sip_requests",
             "SIP requests answered, by service, method and status",
             sip_requests.clone(),
@@ -135,6 +150,8 @@ impl Metrics {
             sip_latency.clone(),
         );
         Self {
+            cert_cache,
+            scrape: std::sync::Mutex::new(()),
             registry,
             requests,
             latency,
@@ -208,8 +225,20 @@ impl Metrics {
             .inc();
     }
 
-    /// The OpenMetrics text.
-    pub fn encode(&self) -> String {
+    /// The OpenMetrics text, with the certificate-cache counters brought up to date.
+    pub fn encode(&self, cache: &engine::verifier::CacheStats) -> String {
+        use std::sync::atomic::Ordering::Relaxed;
+        let _one_scrape_at_a_time = self.scrape.lock();
+        for (outcome, value) in [
+            ("hit", cache.hits.load(Relaxed)),
+            ("negative_hit", cache.negative_hits.load(Relaxed)),
+            ("miss", cache.misses.load(Relaxed)),
+            ("fetch_error", cache.fetch_errors.load(Relaxed)),
+            ("crl_fetch_error", cache.crl_fetch_errors.load(Relaxed)),
+        ] {
+            let counter = self.cert_cache.get_or_create(&CacheLabels { outcome });
+            counter.inc_by(value.saturating_sub(counter.get()));
+        }
         let mut out = String::new();
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out

@@ -1453,6 +1453,10 @@ async fn health_readiness_and_metrics() {
         r#"callproof_verification_failures_total{code="403",error="iat_stale"} 1"#,
         r#"callproof_attestations_total{attest="A"} 3"#,
         r#"callproof_attestations_total{attest="B"} 1"#,
+        // Two verifications reached the certificate: the first loaded it, the second hit.
+        r#"callproof_certificate_cache_total{outcome="miss"} 1"#,
+        r#"callproof_certificate_cache_total{outcome="hit"} 1"#,
+        r#"callproof_certificate_cache_total{outcome="fetch_error"} 0"#,
         "# TYPE callproof_requests counter",
         "# TYPE callproof_verifications counter",
     ] {

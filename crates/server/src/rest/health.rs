@@ -32,7 +32,10 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 
 /// `GET /metrics`.
 pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    let mut response = state.metrics.encode().into_response();
+    let mut response = state
+        .metrics
+        .encode(state.verification.verifier().stats())
+        .into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
