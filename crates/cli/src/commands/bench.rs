@@ -200,9 +200,16 @@ async fn drive(args: &BenchArgs) -> anyhow::Result<Report> {
         .build()
         .context("HTTP client")?;
     let target = args.target.trim_end_matches('/').to_owned();
-    let needs_pool = matches!(args.mode, BenchMode::RestVerify | BenchMode::SipVerify);
+    let signer = match args.mode {
+        BenchMode::SecsipidxVerify => args.signer.trim_end_matches('/').to_owned(),
+        _ => target.clone(),
+    };
+    let needs_pool = matches!(
+        args.mode,
+        BenchMode::RestVerify | BenchMode::SipVerify | BenchMode::SecsipidxVerify
+    );
     let pool = if needs_pool {
-        Arc::new(sign_pool(&client, &target, args).await?)
+        Arc::new(sign_pool(&client, &signer, args).await?)
     } else {
         Arc::new(Vec::new())
     };
