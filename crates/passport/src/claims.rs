@@ -61,6 +61,17 @@ impl std::str::FromStr for Attestation {
     }
 }
 
+/// True for a UUID in its canonical text form (`8-4-4-4-12` hex digits), as SHAKEN's
+/// `origid` is written.
+pub fn is_uuid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
 /// An originator or diversion party: `{"tn": "..."}` or `{"uri": "..."}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Party {

@@ -560,23 +560,7 @@ fn stamped_via(top: &Via, same_host: bool, source: IpAddr, port: u16) -> String 
 /// A fixed metrics label per method (extension methods share one, so a peer cannot grow
 /// the label set).
 fn method_label(method: &Method) -> &'static str {
-    match method {
-        Method::Invite => "INVITE",
-        Method::Ack => "ACK",
-        Method::Options => "OPTIONS",
-        Method::Bye => "BYE",
-        Method::Cancel => "CANCEL",
-        Method::Register => "REGISTER",
-        Method::Prack => "PRACK",
-        Method::Subscribe => "SUBSCRIBE",
-        Method::Notify => "NOTIFY",
-        Method::Publish => "PUBLISH",
-        Method::Info => "INFO",
-        Method::Refer => "REFER",
-        Method::Message => "MESSAGE",
-        Method::Update => "UPDATE",
-        Method::Extension(_) => "other",
-    }
+    method.standard_name().unwrap_or("other")
 }
 
 /// Refuses a request that requires extensions (RFC 3261 section 8.2.2.3): a redirect

@@ -84,6 +84,15 @@ impl Method {
     /// The method name.
     pub fn as_str(&self) -> &str {
         match self {
+            Method::Extension(e) => e.as_str(),
+            standard => standard.standard_name().unwrap_or_default(),
+        }
+    }
+
+    /// The name of a method RFC 3261 and its extensions define; `None` for an extension
+    /// method (whose name came from the peer).
+    pub const fn standard_name(&self) -> Option<&'static str> {
+        Some(match self {
             Method::Invite => "INVITE",
             Method::Ack => "ACK",
             Method::Options => "OPTIONS",
@@ -98,8 +107,8 @@ impl Method {
             Method::Refer => "REFER",
             Method::Message => "MESSAGE",
             Method::Update => "UPDATE",
-            Method::Extension(e) => e.as_str(),
-        }
+            Method::Extension(_) => return None,
+        })
     }
 }
 

@@ -537,21 +537,7 @@ async fn rest_call(
     let (status, bytes) = conn
         .post(path, "application/json", body.as_bytes(), api_key)
         .await?;
-    let text = String::from_utf8_lossy(&bytes);
-    if !(200..300).contains(&status) {
-        return Err(format!(
-            "HTTP {status}: {}",
-            text.chars().take(200).collect::<String>()
-        ));
-    }
-    // A verification that did not pass is an error for a benchmark of valid calls.
-    if text.contains("verificationResponse") && !text.contains("TN-Validation-Passed") {
-        return Err(format!(
-            "not passed: {}",
-            text.chars().take(200).collect::<String>()
-        ));
-    }
-    Ok(())
+    judge(status, &bytes)
 }
 
 async fn raw_call(conn: &mut HttpConn, path: &str, body: String) -> Result<(), String> {

@@ -38,6 +38,20 @@ impl HttpConn {
         bearer: Option<&str>,
     ) -> Result<(u16, Vec<u8>), String> {
         self.request.clear();
+        self.push_request(path, content_type, body, bearer);
+        let reused = self.stream.is_some();
+        match self.round_trip().await {
+            Ok(r) => Ok(r),
+            Err(_) if reused => {
+                self.stream = None;
+                self.round_trip().await
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Appends one request to the bytes to send.
+    fn push_request(&mut self, path: &str, content_type: &str, body: &[u8], bearer: Option<&str>) {
         let auth = bearer
             .map(|k| format!("Authorization: Bearer {k}\r\n"))
             .unwrap_or_default();
@@ -50,15 +64,6 @@ impl HttpConn {
             .as_bytes(),
         );
         self.request.extend_from_slice(body);
-        let reused = self.stream.is_some();
-        match self.round_trip().await {
-            Ok(r) => Ok(r),
-            Err(_) if reused => {
-                self.stream = None;
-                self.round_trip().await
-            }
-            Err(e) => Err(e),
-        }
     }
 
     async fn round_trip(&mut self) -> Result<(u16, Vec<u8>), String> {
@@ -85,19 +90,8 @@ impl HttpConn {
         bearer: Option<&str>,
     ) -> Result<Vec<(u16, Vec<u8>)>, String> {
         self.request.clear();
-        let auth = bearer
-            .map(|k| format!("Authorization: Bearer {k}\r\n"))
-            .unwrap_or_default();
         for body in bodies {
-            self.request.extend_from_slice(
-                format!(
-                    "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{auth}\r\n",
-                    self.authority,
-                    body.len()
-                )
-                .as_bytes(),
-            );
-            self.request.extend_from_slice(body);
+            self.push_request(path, content_type, body, bearer);
         }
         if self.stream.is_none() {
             let s = TcpStream::connect(&self.authority)

@@ -216,7 +216,7 @@ pub async fn create_customer(State(state): State<Arc<AppState>>, req: AdminReque
         let body: NewCustomer = req.json()?;
         check_name("name", &body.name)?;
         if let Some(origid) = &body.origid
-            && !is_uuid(origid)
+            && !passport::claims::is_uuid(origid)
         {
             return Err(Problem::invalid(format!(
                 "origid must be a UUID (8-4-4-4-12 hex digits), not {:?}",
@@ -763,15 +763,6 @@ fn check_name(field: &str, name: &str) -> Result<(), Problem> {
         Some(why) => Err(Problem::invalid(format!("{field} {why}"))),
         None => Ok(()),
     }
-}
-
-fn is_uuid(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 36
-        && b.iter().enumerate().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => *c == b'-',
-            _ => c.is_ascii_hexdigit(),
-        })
 }
 
 /// A value shortened for a message.

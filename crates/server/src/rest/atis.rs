@@ -111,7 +111,7 @@ fn signing_fields(
     let origid = required(req, &["origid"])?;
     let origid = origid
         .as_str()
-        .filter(|s| is_uuid(s))
+        .filter(|s| passport::claims::is_uuid(s))
         .ok_or_else(|| AtisError::InvalidValue("origid".into(), short(origid)))?
         .to_owned();
     Ok((attest, orig, dest, iat, origid))
@@ -284,15 +284,6 @@ fn tn_list(v: &Value, name: &str) -> Result<Vec<TelephoneNumber>, AtisError> {
     }
 }
 
-fn is_uuid(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 36
-        && b.iter().enumerate().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => *c == b'-',
-            _ => c.is_ascii_hexdigit(),
-        })
-}
-
 /// A value, shortened for an error message.
 fn short(v: &Value) -> String {
     let s = v.to_string();
@@ -405,7 +396,7 @@ mod fast {
         let [orig] = r.orig.tn.0.as_slice() else {
             return None;
         };
-        super::is_uuid(&r.origid).then_some(())?;
+        passport::claims::is_uuid(&r.origid).then_some(())?;
         Some((attest, *orig, r.dest.tn.0, r.iat, r.origid.into_owned()))
     }
 
