@@ -95,7 +95,8 @@ pub struct SipConfig {
     /// Idle time after which a TCP connection is closed, in milliseconds.
     pub tcp_idle_timeout_ms: u64,
     /// What the verification service answers when verification fails: `redirect` (302 with
-    /// the verstat, the call goes on), or `reject` (the RFC 8224 4xx code).
+    /// the verstat, the call goes on), `reject` (the RFC 8224 4xx code), or `decline` (603
+    /// for a call whose identity was found false, 302 otherwise).
     pub verification_failure: FailureAnswer,
 }
 
@@ -147,6 +148,9 @@ pub enum FailureAnswer {
     Redirect,
     /// The RFC 8224 code (403, 428, 436, 437, 438).
     Reject,
+    /// Block policy: `603 Decline` when the identity was checked and found false
+    /// (TN-Validation-Failed); otherwise `302` with the verstat.
+    Decline,
 }
 
 /// `[storage]`.

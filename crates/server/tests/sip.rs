@@ -504,6 +504,34 @@ async fn verification_redirects_with_verstat() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_block_policy_declines_calls_found_false_and_passes_the_unverifiable_on() {
+    let node = SipNode::start(|c| c.sip.verification_failure = FailureAnswer::Decline).await;
+    let identity = node.rest_identity(ORIG, DEST).await;
+
+    let (_, r) = invite_udp(node.verification, |r| {
+        r.header(format!("Identity: {identity}"))
+    })
+    .await;
+    assert_eq!(r.status(), 302);
+    assert!(header(&r, "P-Asserted-Identity").contains("verstat=TN-Validation-Passed"));
+
+    // Checked and found false (a forged signature): declined.
+    let (_, r) = invite_udp(node.verification, |r| {
+        r.header(format!("Identity: {}", tampered(&identity)))
+    })
+    .await;
+    assert_eq!((r.status(), r.reason()), (603, "Decline"));
+    assert!(header(&r, "Reason").contains("cause=438"));
+    assert!(values(&r, "P-Asserted-Identity").is_empty());
+
+    // Not checkable (no Identity at all): the call goes on, marked as such.
+    let (_, r) = invite_udp(node.verification, |r| r).await;
+    assert_eq!(r.status(), 302);
+    assert!(header(&r, "P-Asserted-Identity").contains("verstat=No-TN-Validation"));
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verification_rejects_with_the_rfc_8224_code_when_configured() {
     let node = SipNode::start(|c| c.sip.verification_failure = FailureAnswer::Reject).await;
     let identity = node.rest_identity(ORIG, DEST).await;

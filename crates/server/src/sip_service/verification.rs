@@ -59,10 +59,24 @@ pub(super) async fn answer(
     state.metrics.observe_verdict(&verdict);
 
     let failure = verdict.first_failure();
-    if let (Some(error), FailureAnswer::Reject) = (failure, state.config.sip.verification_failure) {
-        let d = error.disposition();
-        return Ok(Response::for_request(request, d.code, d.reason, tag)?
-            .with_header(HeaderName::WARNING, &service.warning(&error.to_string()))?);
+    match (failure, state.config.sip.verification_failure) {
+        (Some(error), FailureAnswer::Reject) => {
+            let d = error.disposition();
+            return Ok(Response::for_request(request, d.code, d.reason, tag)?
+                .with_header(HeaderName::WARNING, &service.warning(&error.to_string()))?);
+        }
+        // The block policy: a call whose identity was checked and found false is declined;
+        // one that could not be checked goes on with its verstat.
+        (Some(error), FailureAnswer::Decline) if error.disposition().verstat == Verstat::Failed => {
+            let d = error.disposition();
+            return Ok(Response::for_request(request, 603, "Decline", tag)?
+                .with_header(
+                    HeaderName::REASON,
+                    &format!("SIP ;cause={} ;text=\"{}\"", d.code, d.reason),
+                )?
+                .with_header(HeaderName::WARNING, &service.warning(&error.to_string()))?);
+        }
+        _ => {}
     }
     let mut response = service.redirect(request, tag)?.with_header(
         HeaderName::P_ASSERTED_IDENTITY,
