@@ -92,7 +92,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         customer: CustomerId,
         blocks: &[NumberBlock],
     ) -> Result<(), StoreError>;
-    /// Removes blocks a customer owns, exactly as they were added; returns how many existed.
+    /// Removes blocks a customer owns, exactly as they were added, all or none: a block the
+    /// customer does not own is `NotFound` and nothing is removed. Returns how many.
     async fn remove_numbers(
         &self,
         customer: CustomerId,

@@ -328,13 +328,21 @@ impl Store for PgStore {
         let mut removed = 0;
         for b in blocks {
             let digits = i32::try_from(b.digits()).unwrap_or(i32::MAX);
-            removed += tx
+            let n = tx
                 .execute(
                     "DELETE FROM number_blocks WHERE digits = $1 AND first = $2 AND count = $3 AND customer_id = $4",
                     &[&digits, &to_i64(b.first_value()), &to_i64(b.count()), &customer.0],
                 )
                 .await
                 .map_err(map_pg)?;
+            if n == 0 {
+                // All or none: dropping the transaction rolls back what went before.
+                return Err(StoreError::NotFound {
+                    what: "number block",
+                    key: b.to_string(),
+                });
+            }
+            removed += n;
         }
         bump(&tx).await?;
         tx.commit().await.map_err(map_pg)?;

@@ -285,6 +285,10 @@ impl Store for SqliteStore {
                     let n = del
                         .execute(params![to_i64(b.digits() as u64), to_i64(b.first_value()), to_i64(b.count()), customer.0])
                         .map_err(backend)?;
+                    if n == 0 {
+                        // All or none: dropping the transaction rolls back what went before.
+                        return Err(StoreError::NotFound { what: "number block", key: b.to_string() });
+                    }
                     removed += n as u64;
                 }
             }

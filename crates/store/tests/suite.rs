@@ -249,19 +249,28 @@ async fn removing_numbers_frees_them(s: &dyn Store) {
     s.add_numbers(a.id, &[block("12155550000", 100)])
         .await
         .unwrap();
-    assert_eq!(
-        s.remove_numbers(b.id, &[block("12155550000", 100)])
-            .await
-            .unwrap(),
-        0,
+    let not_found = |r: Result<u64, StoreError>| matches!(r, Err(StoreError::NotFound { .. }));
+    assert!(
+        not_found(s.remove_numbers(b.id, &[block("12155550000", 100)]).await),
         "not b's to remove"
     );
-    assert_eq!(
-        s.remove_numbers(a.id, &[block("12155550000", 10)])
-            .await
-            .unwrap(),
-        0,
+    assert!(
+        not_found(s.remove_numbers(a.id, &[block("12155550000", 10)]).await),
         "not as added"
+    );
+    // All or none: with one block that is not a's, the one that is stays too.
+    s.add_numbers(a.id, &[block("14155550000", 1)])
+        .await
+        .unwrap();
+    let mixed = [block("14155550000", 1), block("19995550000", 1)];
+    assert!(not_found(s.remove_numbers(a.id, &mixed).await));
+    assert!(
+        s.inventory()
+            .await
+            .unwrap()
+            .blocks
+            .iter()
+            .any(|o| o.block == block("14155550000", 1))
     );
     assert_eq!(
         s.remove_numbers(a.id, &[block("12155550000", 100)])
