@@ -31,6 +31,15 @@ pub const MAX_FRESH_SECS: i64 = 86_400;
 pub const DEFAULT_FRESH_SECS: i64 = 3_600;
 /// How long a failed fetch or validation is remembered, in seconds.
 pub const NEGATIVE_TTL_SECS: i64 = 30;
+/// Most CRL distribution points fetched per certificate, and per chain.
+const MAX_CRL_URLS_PER_CERT: usize = 2;
+const MAX_CRL_URLS: usize = 8;
+/// Most CRLs held in memory.
+const MAX_CACHED_CRLS: usize = 256;
+
+/// Most Identity headers verified for one call (a shaken PASSporT, div PASSporTs, rcd).
+pub const MAX_IDENTITIES: usize = 8;
+
 /// Most URLs held in the certificate cache.
 pub const MAX_CACHED_URLS: usize = 100_000;
 
@@ -208,6 +217,17 @@ impl Verifier {
                 credential: None,
             }];
         }
+        if identities.len() > MAX_IDENTITIES {
+            // Each may name its own x5u: a bound on the fetches one call can cause.
+            let err = VerifyError::TooManyIdentities {
+                count: identities.len(),
+                max: MAX_IDENTITIES,
+            };
+            return vec![IdentityOutcome {
+                result: Err(err),
+                credential: None,
+            }];
+        }
         let mut out = Vec::with_capacity(identities.len());
         for identity in identities {
             out.push(self.verify(identity, call).await);
@@ -229,28 +249,25 @@ impl Verifier {
             let mut inflight = self.inflight.lock().map_err(|_| poisoned(url))?;
             Arc::clone(inflight.entry(url.to_owned()).or_default())
         };
-        let result = {
-            let _turn = gate.lock().await;
-            // Whoever held the gate before us may have filled the cache.
-            match self.cached_quiet(url, now) {
-                Some(hit) => hit,
-                None => {
-                    self.stats.misses.fetch_add(1, Ordering::Relaxed);
-                    let entry = self.load(url, now).await;
-                    let outcome = entry.outcome.clone();
-                    self.store(url, entry);
-                    outcome
-                }
-            }
+        // Removes the gate when the last waiter leaves, also when a caller is cancelled
+        // mid-fetch (a dropped request), so the map cannot grow with abandoned URLs.
+        let _leave = Leave {
+            inflight: &self.inflight,
+            url,
+            gate: &gate,
         };
-        if let Ok(mut inflight) = self.inflight.lock()
-            && inflight
-                .get(url)
-                .is_some_and(|g| Arc::ptr_eq(g, &gate) && Arc::strong_count(g) <= 2)
-        {
-            inflight.remove(url);
+        let _turn = gate.lock().await;
+        // Whoever held the gate before us may have filled the cache.
+        match self.cached_quiet(url, now) {
+            Some(hit) => hit,
+            None => {
+                self.stats.misses.fetch_add(1, Ordering::Relaxed);
+                let entry = self.load(url, now).await;
+                let outcome = entry.outcome.clone();
+                self.store(url, entry);
+                outcome
+            }
         }
-        result
     }
 
     fn cached(&self, url: &str, now: i64) -> Option<Result<Arc<ValidatedCredential>, VerifyError>> {
@@ -318,30 +335,40 @@ impl Verifier {
             Ok(chain) => chain,
             Err(e) => return negative(VerifyError::Credential(CredentialFailure::from(&e))),
         };
-        let mut crls: Vec<Crl> = self.config.crls.clone();
-        crls.extend(
-            self.distribution_point_crls(&chain, now)
-                .await
-                .iter()
-                .map(|c| Crl::clone(c)),
-        );
-        match pki::validate(&chain, &self.config.anchors, now, &crls) {
-            Ok(validated) => {
-                let fresh_until = (now + fresh_for).min(validated.not_after());
-                Entry {
-                    outcome: Ok(Arc::new(validated)),
-                    validated_at: now,
-                    fresh_until,
-                }
+        // The chain must be trusted before anything it names is fetched: an attacker's
+        // certificate could otherwise send the verifier after thousands of CRL URLs.
+        let validated = match pki::validate(&chain, &self.config.anchors, now, &self.config.crls) {
+            Ok(v) => v,
+            Err(e) => return negative(VerifyError::Credential(CredentialFailure::from(&e))),
+        };
+        let fetched = self.distribution_point_crls(&chain, now).await;
+        let validated = if fetched.is_empty() {
+            validated
+        } else {
+            let mut crls: Vec<Crl> = self.config.crls.clone();
+            crls.extend(fetched.iter().map(|c| Crl::clone(c)));
+            match pki::validate(&chain, &self.config.anchors, now, &crls) {
+                Ok(v) => v,
+                Err(e) => return negative(VerifyError::Credential(CredentialFailure::from(&e))),
             }
-            Err(e) => negative(VerifyError::Credential(CredentialFailure::from(&e))),
+        };
+        let fresh_until = (now + fresh_for).min(validated.not_after());
+        Entry {
+            outcome: Ok(Arc::new(validated)),
+            validated_at: now,
+            fresh_until,
         }
     }
 
     /// The CRLs the chain's distribution points name, from the CRL cache or fetched. Stale
     /// and unreachable ones are left out.
     async fn distribution_point_crls(&self, chain: &[Certificate], now: i64) -> Vec<Arc<Crl>> {
-        let urls: Vec<&String> = chain.iter().flat_map(Certificate::crl_urls).collect();
+        // At most two distribution points per certificate and eight in all.
+        let urls: Vec<&String> = chain
+            .iter()
+            .flat_map(|c| c.crl_urls().iter().take(MAX_CRL_URLS_PER_CERT))
+            .take(MAX_CRL_URLS)
+            .collect();
         let mut out = Vec::new();
         for url in urls {
             let cached = self
@@ -363,6 +390,12 @@ impl Verifier {
                 Some(crl) => {
                     let crl = Arc::new(crl);
                     if let Ok(mut cache) = self.crls.write() {
+                        if cache.len() >= MAX_CACHED_CRLS {
+                            cache.retain(|_, c| c.next_update().is_none_or(|next| next >= now));
+                            if cache.len() >= MAX_CACHED_CRLS {
+                                cache.clear();
+                            }
+                        }
                         cache.insert(url.clone(), Arc::clone(&crl));
                     }
                     out.push(crl);
@@ -373,6 +406,26 @@ impl Verifier {
             }
         }
         out
+    }
+}
+
+/// Drops a URL's single-flight gate from the map when its last user leaves.
+struct Leave<'a> {
+    inflight: &'a Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    url: &'a str,
+    gate: &'a Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Drop for Leave<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut inflight) = self.inflight.lock()
+            && inflight
+                .get(self.url)
+                // The map's reference and ours: nobody else waits on this gate.
+                .is_some_and(|g| Arc::ptr_eq(g, self.gate) && Arc::strong_count(g) <= 2)
+        {
+            inflight.remove(self.url);
+        }
     }
 }
 

@@ -630,3 +630,26 @@ async fn no_identity_at_all_is_428() {
         (428, NoTn)
     );
 }
+
+#[tokio::test]
+async fn more_identities_than_a_verifier_examines_is_438_before_any_fetch() {
+    let pki = range_pki().build().unwrap();
+    let env = env(&pki);
+    let one = identity(&token(&env.key, &header(), &claims()));
+    let nine = vec![one; engine::verifier::MAX_IDENTITIES + 1];
+    let outcomes = env.verifier.verify_all(&nine, &call()).await;
+    assert_eq!(outcomes.len(), 1);
+    let err = outcomes[0].result.as_ref().unwrap_err();
+    assert_eq!(
+        (err.disposition().code, err.disposition().verstat),
+        (438, NoTn),
+        "{err}"
+    );
+    assert_eq!(
+        env.verifier
+            .stats()
+            .misses
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
+}

@@ -135,6 +135,14 @@ pub enum VerifyError {
     /// The request carries no Identity header at all.
     #[error("no Identity header")]
     NoIdentity,
+    /// More Identity headers on one call than a verifier examines.
+    #[error("{count} Identity headers; at most {max} are verified per call")]
+    TooManyIdentities {
+        /// How many the call carried.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
     /// The Identity header could not be parsed.
     #[error("malformed Identity header: {0}")]
     Identity(#[from] IdentityError),
@@ -293,6 +301,7 @@ impl VerifyError {
         let ((code, reason), verstat) = match self {
             Self::NoIdentity => (USE_IDENTITY, NoValidation),
             Self::Identity(_)
+            | Self::TooManyIdentities { .. }
             | Self::CompactForm
             | Self::UnsupportedPpt { .. }
             | Self::PptMismatch { .. }
@@ -327,6 +336,7 @@ impl VerifyError {
         match self {
             Self::NoIdentity => "no_identity",
             Self::Identity(_) => "identity_malformed",
+            Self::TooManyIdentities { .. } => "too_many_identities",
             Self::CompactForm => "compact_form",
             Self::InfoMissing => "info_missing",
             Self::InfoInvalid { .. } => "info_invalid",

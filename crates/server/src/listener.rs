@@ -135,7 +135,9 @@ pub async fn serve_http(
     use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
     use hyper_util::server::conn::auto;
 
-    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // HTTP/1.1 only: the auto builder's protocol sniffing has no timeout of its own, and an
+    // HTTP/2 preface alone would otherwise hold a connection permit for ever.
+    let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
     builder
         .http1()
         .timer(TokioTimer::new())

@@ -70,6 +70,9 @@ pub const MAX_IN_FLIGHT: usize = 1_024;
 /// How long requests in progress may take to be answered once shutdown begins.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
+/// Longest time a request's work may take (RFC 3261 Timer B, 64*T1).
+const WORK_LIMIT: Duration = Duration::from_secs(32);
+
 /// How often expired transactions are dropped.
 const EXPIRY_PERIOD: Duration = Duration::from_secs(1);
 
@@ -420,6 +423,8 @@ impl SipService {
     }
 
     /// Answers a new transaction and records the answer for its retransmissions.
+    ///
+    /// Work is bounded by [`WORK_LIMIT`].
     async fn work(
         &self,
         key: TransactionKey,
@@ -429,7 +434,18 @@ impl SipService {
     ) -> Option<Arc<[u8]>> {
         let started = Instant::now();
         stamp_via(&mut request, peer);
-        let response = self.respond(&request, peer, transport).await?;
+        // A client gives up after Timer B (64*T1 = 32 s): work past that only holds a permit.
+        let Ok(response) =
+            tokio::time::timeout(WORK_LIMIT, self.respond(&request, peer, transport)).await
+        else {
+            tracing::warn!(
+                service = self.role.as_str(),
+                "a request took longer than {} s; dropped",
+                WORK_LIMIT.as_secs()
+            );
+            return None;
+        };
+        let response = response?;
         let bytes = self.transactions().record(&key, &response, self.now_ms());
         self.state.metrics.observe_sip(
             self.role.as_str(),

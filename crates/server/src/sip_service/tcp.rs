@@ -135,6 +135,8 @@ async fn read_loop(
                         continue;
                     };
                     let work = match service.classify(request, Transport::Tcp) {
+                        // Only to a trunk: see the UDP side.
+                        Next::Send(_) if service.check_source(peer).is_err() => continue,
                         Next::Send(bytes) => {
                             if queue.send(bytes).await.is_err() {
                                 break 'connection;
@@ -143,6 +145,16 @@ async fn read_loop(
                         }
                         Next::Nothing => continue,
                         Next::Work(key, request) => (key, request),
+                    };
+                    // A slot in this connection's answer queue first: a peer that stops
+                    // reading its answers stops its own requests here, instead of holding
+                    // work permits every other caller needs.
+                    let slot = tokio::select! {
+                        () = stop.cancelled() => break 'connection,
+                        slot = queue.clone().reserve_owned() => match slot {
+                            Ok(slot) => slot,
+                            Err(_) => break 'connection,
+                        },
                     };
                     // Waiting for a permit stops reading: the peer is slowed by TCP flow
                     // control instead of being refused.
@@ -155,13 +167,13 @@ async fn read_loop(
                     };
                     let (key, request) = work;
                     let service = Arc::clone(service);
-                    let queue = queue.clone();
                     tasks.spawn(async move {
-                        if let Some(answer) = service.work(key, request, peer, Transport::Tcp).await
-                        {
-                            let _ = queue.send(answer).await;
-                        }
+                        let answer = service.work(key, request, peer, Transport::Tcp).await;
                         drop(permit);
+                        if let Some(answer) = answer {
+                            // The slot is reserved: this never waits.
+                            slot.send(answer);
+                        }
                     });
                 }
                 Err(e) => {

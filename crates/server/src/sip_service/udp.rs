@@ -63,7 +63,12 @@ pub(super) async fn serve(service: Arc<SipService>, socket: UdpSocket, stop: Can
             }
         };
         match service.classify(request, Transport::Udp) {
-            Next::Send(bytes) => send(&socket, &bytes, peer).await,
+            // A stored answer goes only to a source on a trunk: a stranger who guesses a
+            // branch must not be handed someone else's signed 302.
+            Next::Send(bytes) if service.check_source(peer).is_ok() => {
+                send(&socket, &bytes, peer).await
+            }
+            Next::Send(_) => {}
             Next::Nothing => {}
             Next::Work(key, request) => {
                 let Ok(permit) = Arc::clone(&service.permits).try_acquire_owned() else {
