@@ -40,6 +40,17 @@ const MAX_CACHED_CRLS: usize = 256;
 /// Most Identity headers verified for one call (a shaken PASSporT, div PASSporTs, rcd).
 pub const MAX_IDENTITIES: usize = 8;
 
+/// Most remembered failures.
+const MAX_CACHED_FAILURES: usize = 10_000;
+
+/// True when `url` holds a credential in `cache`.
+fn entry_is_ok(cache: &RwLock<HashMap<String, Entry>>, url: &str) -> bool {
+    cache
+        .read()
+        .ok()
+        .is_some_and(|c| c.get(url).is_some_and(|e| e.outcome.is_ok()))
+}
+
 /// Most URLs held in the certificate cache.
 pub const MAX_CACHED_URLS: usize = 100_000;
 
@@ -99,6 +110,7 @@ pub struct Verifier {
     fetcher: Fetcher,
     crl_fetcher: Fetcher,
     cache: RwLock<HashMap<String, Entry>>,
+    failures: RwLock<HashMap<String, Entry>>,
     crls: RwLock<HashMap<String, Arc<Crl>>>,
     inflight: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     stats: CacheStats,
@@ -124,6 +136,7 @@ impl Verifier {
             fetcher,
             crl_fetcher,
             cache: RwLock::new(HashMap::new()),
+            failures: RwLock::new(HashMap::new()),
             crls: RwLock::new(HashMap::new()),
             inflight: Mutex::new(HashMap::new()),
             stats: CacheStats::default(),
@@ -143,6 +156,9 @@ impl Verifier {
         }
         if let Ok(mut cache) = self.cache.write() {
             cache.remove(url);
+        }
+        if let Ok(mut failures) = self.failures.write() {
+            failures.remove(url);
         }
     }
 
@@ -286,25 +302,39 @@ impl Verifier {
         url: &str,
         now: i64,
     ) -> Option<Result<Arc<ValidatedCredential>, VerifyError>> {
-        let cache = self.cache.read().ok()?;
-        let e = cache.get(url)?;
         // Valid from the time it was validated (notBefore held then) until it goes stale.
-        (now >= e.validated_at && now <= e.fresh_until).then(|| e.outcome.clone())
+        let fresh = |e: &Entry| now >= e.validated_at && now <= e.fresh_until;
+        if let Some(e) = self.cache.read().ok()?.get(url).filter(|e| fresh(e)) {
+            return Some(e.outcome.clone());
+        }
+        let failures = self.failures.read().ok()?;
+        failures
+            .get(url)
+            .filter(|e| fresh(e))
+            .map(|e| e.outcome.clone())
     }
 
+    /// Keeps an outcome: credentials in the main cache, failures in a smaller one of their
+    /// own, so that a flood of broken x5u URLs cannot push out valid certificates. Both are
+    /// bounded; when full, an arbitrary entry makes room (O(1), no scan under the lock).
     fn store(&self, url: &str, entry: Entry) {
-        if let Ok(mut cache) = self.cache.write() {
-            if cache.len() >= MAX_CACHED_URLS && !cache.contains_key(url) {
-                // Drop stale entries first; if none, drop an arbitrary one.
-                let now = entry.validated_at;
-                cache.retain(|_, e| e.fresh_until >= now);
-                if cache.len() >= MAX_CACHED_URLS
-                    && let Some(victim) = cache.keys().next().cloned()
-                {
-                    cache.remove(&victim);
-                }
+        let (map, max) = match entry.outcome {
+            Ok(_) => (&self.cache, MAX_CACHED_URLS),
+            Err(_) => (&self.failures, MAX_CACHED_FAILURES),
+        };
+        if let Ok(mut map) = map.write() {
+            if map.len() >= max
+                && !map.contains_key(url)
+                && let Some(victim) = map.keys().next().cloned()
+            {
+                map.remove(&victim);
             }
-            cache.insert(url.to_owned(), entry);
+            map.insert(url.to_owned(), entry);
+        }
+        if entry_is_ok(&self.cache, url)
+            && let Ok(mut failures) = self.failures.write()
+        {
+            failures.remove(url);
         }
     }
 
