@@ -107,6 +107,14 @@ impl Role {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SipServiceError {
+    /// A diverted call whose diverting number is not the calling customer's.
+    #[error(
+        "the diverting number {number} is not this customer's: no div PASSporT is signed for it"
+    )]
+    DiversionNotOwned {
+        /// The number the call was diverted from.
+        number: passport::TelephoneNumber,
+    },
     /// A service was called from an address on no customer's trunk.
     #[error("source address {addr} is not on any customer trunk")]
     UnknownSource {
@@ -152,7 +160,9 @@ impl SipServiceError {
     /// The status code and reason phrase that answer the request.
     pub fn status(&self) -> (u16, &'static str) {
         match self {
-            SipServiceError::UnknownSource { .. } => (403, "Forbidden"),
+            SipServiceError::UnknownSource { .. } | SipServiceError::DiversionNotOwned { .. } => {
+                (403, "Forbidden")
+            }
             SipServiceError::BadRequest { .. } | SipServiceError::UnknownDiversion => {
                 (400, "Bad Request")
             }
@@ -168,6 +178,7 @@ impl SipServiceError {
     pub fn is_caller_fault(&self) -> bool {
         match self {
             SipServiceError::UnknownSource { .. }
+            | SipServiceError::DiversionNotOwned { .. }
             | SipServiceError::BadRequest { .. }
             | SipServiceError::NoDestination { .. }
             | SipServiceError::UnknownDiversion

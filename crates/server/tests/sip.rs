@@ -576,18 +576,22 @@ async fn verification_rejects_with_the_rfc_8224_code_when_configured() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_diverted_call_gains_a_div_passport_that_verifies() {
     let node = SipNode::start(|_| {}).await;
-    let shaken = node.rest_identity(ORIG, DEST).await;
-    // DEST forwards the call to FORWARDED_TO: To stays, the Request-URI is the new target.
+    // The diverting number is the calling customer's own (the development customer owns
+    // 12155550000..+10000): only its owner may have a div PASSporT signed for it.
+    const DIVERTER: &str = "12155559000";
+    let shaken = node.rest_identity(ORIG, DIVERTER).await;
+    // DIVERTER forwards the call to FORWARDED_TO: To stays, the Request-URI is the new target.
     let forwarded = |r: Req| {
         let mut r = r;
         r.uri = format!("sip:+{FORWARDED_TO}@127.0.0.1;user=phone");
+        r.to = format!("<sip:+{DIVERTER}@example.com;user=phone>");
         r
     };
     let (_, r) = invite_udp(node.signing, |r| {
         forwarded(r)
             .header(format!("Identity: {shaken}"))
             .header(format!(
-                "Diversion: <sip:+{DEST}@example.com;user=phone>;reason=unconditional"
+                "Diversion: <sip:+{DIVERTER}@example.com;user=phone>;reason=unconditional"
             ))
     })
     .await;
@@ -597,7 +601,7 @@ async fn a_diverted_call_gains_a_div_passport_that_verifies() {
     assert_eq!(identities[0], shaken);
     assert!(identities[1].contains(";ppt=div"), "{}", identities[1]);
     let div = claims(&identities[1]);
-    assert_eq!(div["div"]["tn"], DEST);
+    assert_eq!(div["div"]["tn"], DIVERTER);
     assert_eq!(div["dest"]["tn"][0], FORWARDED_TO);
     assert_eq!(div["orig"]["tn"], ORIG);
 
@@ -612,9 +616,22 @@ async fn a_diverted_call_gains_a_div_passport_that_verifies() {
     assert_eq!(
         values(&v, "Callproof-Div"),
         [format!(
-            "2;verstat=TN-Validation-Passed;div={DEST};dest={FORWARDED_TO}"
+            "2;verstat=TN-Validation-Passed;div={DIVERTER};dest={FORWARDED_TO}"
         )]
     );
+
+    // A diversion from a number that is not the customer's gets no div PASSporT.
+    let foreign = node.rest_identity(ORIG, DEST).await;
+    let (_, r) = invite_udp(node.signing, |r| {
+        forwarded(r)
+            .header(format!("Identity: {foreign}"))
+            .header(format!(
+                "Diversion: <sip:+{DEST}@example.com;user=phone>;reason=unconditional"
+            ))
+    })
+    .await;
+    assert_eq!((r.status(), r.reason()), (403, "Forbidden"));
+    assert!(header(&r, "Warning").contains("not this customer's"));
 
     // A div PASSporT that fails is reported as such.
     let (_, v) = invite_udp(node.verification, |r| {

@@ -53,6 +53,13 @@ pub(super) fn answer(
         }
         // Retargeted to the number it was already for: nothing was diverted.
         if diverted_from != dest {
+            // A div PASSporT says the diverting number sent the call on (RFC 8946): only
+            // that number's owner may have it signed.
+            if state.inventory.get().owner(&diverted_from) != Some(customer.id) {
+                return Err(SipServiceError::DiversionNotOwned {
+                    number: diverted_from,
+                });
+            }
             let div = state.signing.sign_div(&DivRequest {
                 orig,
                 dest,
