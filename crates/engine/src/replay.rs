@@ -141,10 +141,19 @@ impl RedisReplayCache {
         let conn = redis::aio::ConnectionManager::new_with_config(client, config)
             .await
             .map_err(unavailable)?;
-        Ok(Self {
+        let cache = Self {
             conn,
             prefix: prefix.to_owned(),
-        })
+        };
+        // SET ... NX GET needs Redis 7.0: find out now, not on the first call.
+        let probe = format!("probe:{}", std::process::id());
+        cache
+            .sight(&probe, 0, 1)
+            .await
+            .map_err(|e| ReplayError::Unavailable {
+                detail: format!("{e} (the replay cache needs Redis 7.0 or later)"),
+            })?;
+        Ok(cache)
     }
 }
 

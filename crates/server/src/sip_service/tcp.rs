@@ -63,6 +63,13 @@ pub(super) async fn serve(
                 }
             },
         };
+        // Both services serve customer trunks only: a stranger's connection is closed at
+        // once instead of holding one of the connection slots.
+        if service.check_source(peer).is_err() {
+            tracing::debug!(service = service.role().as_str(), %peer, "TCP connection from no trunk closed");
+            drop(stream);
+            continue;
+        }
         let _ = stream.set_nodelay(true);
         connections.spawn(connection(
             Arc::clone(&service),
