@@ -16,6 +16,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use axum::Router;
+use axum::response::IntoResponse as _;
 use axum::routing::{MethodRouter, delete, get, post};
 use engine::inventory::InventoryCache;
 use engine::signing::SigningService;
@@ -124,6 +125,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     }
     router
         .fallback(errors::not_found)
+        .layer(axum::middleware::from_fn(detach_writes))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(limit))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
@@ -135,6 +137,31 @@ pub fn router(state: Arc<AppState>) -> Router {
         ))
         .layer(axum::middleware::map_response(close_after_unread_body))
         .with_state(state)
+}
+
+/// Runs each `/v1` write in a task of its own: a client that disconnects, or the request
+/// timeout, then stops waiting for the answer but cannot stop the write half-way, between
+/// its commit and the storing of its idempotent response (a retry with the same key would
+/// otherwise run the write again).
+async fn detach_writes(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::Method;
+    let is_write = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if !is_write || !request.uri().path().starts_with("/v1/") {
+        return next.run(request).await;
+    }
+    match tokio::spawn(next.run(request)).await {
+        Ok(response) => response,
+        Err(e) => {
+            tracing::error!(error = %e, "an admin write task failed");
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 }
 
 /// A 413 is answered before the body was read, so the connection cannot carry another
