@@ -354,9 +354,13 @@ impl SipService {
                     Err(e) => Err(e),
                 },
             },
-            Method::Options => Response::for_request(request, 200, "OK", &tag)
-                .and_then(|r| r.with_header(HeaderName::ALLOW, ALLOW))
-                .map_err(SipServiceError::from),
+            // RFC 3261 8.2.2.3: a Require this UAS does not support is refused for every
+            // request but ACK and CANCEL.
+            Method::Options => check_require(request).and_then(|()| {
+                Response::for_request(request, 200, "OK", &tag)
+                    .and_then(|r| r.with_header(HeaderName::ALLOW, ALLOW))
+                    .map_err(SipServiceError::from)
+            }),
             Method::Cancel => {
                 let found = self.transactions().has_invite_for(request, transport);
                 let (code, reason) = if found {

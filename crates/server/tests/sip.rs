@@ -179,6 +179,14 @@ async fn options_cancel_and_other_methods_get_their_answers() {
         (r.status(), header(&r, "Unsupported")),
         (420, "100rel".into())
     );
+    // So is it on OPTIONS (RFC 3261 8.2.2.3).
+    let mut options = Req::new("OPTIONS", local, "UDP").header("Require: 100rel");
+    options.branch.push_str("-options");
+    let r = udp_transaction(&socket, node.signing, &options.bytes(), &options.call_id).await;
+    assert_eq!(
+        (r.status(), header(&r, "Unsupported")),
+        (420, "100rel".into())
+    );
     node.stop().await;
 }
 
