@@ -23,7 +23,7 @@ use ipnet::IpNet;
 use passport::TelephoneNumber;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use store::{Customer, CustomerId, Inventory, NewApiKey, NumberBlock, Scope};
+use store::{Customer, CustomerId, Inventory, NewApiKey, NumberBlock, Scope, StoreError};
 
 use super::AppState;
 use super::atis::unix_now;
@@ -169,14 +169,16 @@ pub async fn v1_layer(
     request: Request,
     next: Next,
 ) -> Response {
-    let started = Instant::now();
-    let v1 = request.uri().path().starts_with("/v1/");
-    let response = problem::problems_for_v1(request, next).await;
-    if v1 {
-        state
-            .metrics
-            .observe_request("admin", response.status().as_u16(), started.elapsed());
+    let path = request.uri().path();
+    // The call path (ATIS, certificates, health) goes straight through: nothing to do here.
+    if !(path.starts_with("/v1/") || path == "/v1") {
+        return next.run(request).await;
     }
+    let started = Instant::now();
+    let response = problem::problems_for_v1(request, next).await;
+    state
+        .metrics
+        .observe_request("admin", response.status().as_u16(), started.elapsed());
     response
 }
 
@@ -350,13 +352,11 @@ pub async fn add_numbers(
         let blocks = parse_blocks(&req.json()?)?;
         let customer = find_customer(&state, &name).await?;
         state.store.add_numbers(customer.id, &blocks).await?;
-        Ok(Reply::json(
+        Ok(numbers_reply(
             StatusCode::CREATED,
-            json!({
-                "customer": customer.name,
-                "added": blocks.iter().map(block_json).collect::<Vec<_>>(),
-                "numbers": total(&blocks),
-            }),
+            "added",
+            &customer,
+            &blocks,
         ))
     })
     .await
@@ -371,34 +371,40 @@ pub async fn remove_numbers(
     req.write(&state, async {
         let blocks = parse_blocks(&req.json()?)?;
         let customer = find_customer(&state, &name).await?;
-        let inventory = state.store.inventory().await?;
-        if let Some(missing) = blocks.iter().find(|b| {
-            !inventory
-                .blocks
-                .iter()
-                .any(|o| o.customer == customer.id && o.block == **b)
-        }) {
-            return Err(Problem::new(
-                ProblemType::NotFound,
-                format!(
-                    "{missing} is not a block of customer {:?} (blocks are removed exactly as they were added; nothing was removed)",
-                    customer.name
-                ),
-            ));
+        // All or none, in the store: a block the customer does not own removes nothing.
+        match state.store.remove_numbers(customer.id, &blocks).await {
+            Ok(_) => {}
+            Err(StoreError::NotFound { what: "number block", key }) => {
+                return Err(Problem::new(
+                    ProblemType::NotFound,
+                    format!(
+                        "{key} is not a block of customer {:?} (blocks are removed exactly as they were added; nothing was removed)",
+                        customer.name
+                    ),
+                ));
+            }
+            Err(e) => return Err(e.into()),
         }
-        // The store removes all or none; the check above only names the block that is
-        // missing, and a change between the two is the store's NotFound.
-        state.store.remove_numbers(customer.id, &blocks).await?;
-        Ok(Reply::json(
-            StatusCode::OK,
-            json!({
-                "customer": customer.name,
-                "removed": blocks.iter().map(block_json).collect::<Vec<_>>(),
-                "numbers": total(&blocks),
-            }),
-        ))
+        Ok(numbers_reply(StatusCode::OK, "removed", &customer, &blocks))
     })
     .await
+}
+
+/// The answer to a change of numbers: which blocks, how many numbers.
+fn numbers_reply(
+    status: StatusCode,
+    verb: &str,
+    customer: &Customer,
+    blocks: &[NumberBlock],
+) -> Reply {
+    Reply::json(
+        status,
+        json!({
+            "customer": customer.name,
+            verb: blocks.iter().map(block_json).collect::<Vec<_>>(),
+            "numbers": total(blocks),
+        }),
+    )
 }
 
 /// Paging of `GET /v1/customers/{name}/numbers`.

@@ -31,13 +31,21 @@ pub async fn signing(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    timed(&state, "signing", sign(&state, peer, &headers, &body)).await
+}
+
+/// Runs an ATIS handler, answering its error as a service exception, and counts the
+/// request with its latency.
+async fn timed(
+    state: &AppState,
+    endpoint: &'static str,
+    handler: impl std::future::Future<Output = Result<Response, AtisError>>,
+) -> Response {
     let started = Instant::now();
-    let response = sign(&state, peer, &headers, &body)
-        .await
-        .unwrap_or_else(IntoResponse::into_response);
+    let response = handler.await.unwrap_or_else(IntoResponse::into_response);
     state
         .metrics
-        .observe_request("signing", response.status().as_u16(), started.elapsed());
+        .observe_request(endpoint, response.status().as_u16(), started.elapsed());
     response
 }
 
@@ -124,16 +132,12 @@ pub async fn verification(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let started = Instant::now();
-    let response = verify(&state, peer, &headers, &body)
-        .await
-        .unwrap_or_else(IntoResponse::into_response);
-    state.metrics.observe_request(
+    timed(
+        &state,
         "verification",
-        response.status().as_u16(),
-        started.elapsed(),
-    );
-    response
+        verify(&state, peer, &headers, &body),
+    )
+    .await
 }
 
 async fn verify(
