@@ -16,10 +16,12 @@
 //!   transports. A retransmitted request gets the bytes already sent, an ACK is absorbed,
 //!   and a timer expires entries. No provisional response is ever sent (Timer G is not
 //!   implemented, so a 100 Trying over UDP would leave the client waiting).
-//! - **Backpressure.** A new transaction runs in its own task holding one of
-//!   [`MAX_IN_FLIGHT`] permits, so a verification waiting seconds for an x5u fetch never
-//!   stalls the receive loop. On UDP, a request that finds no permit is answered
-//!   `503 Service Unavailable` with `Retry-After`; on TCP, reading waits for a permit (the
+//! - **Backpressure.** A new transaction holds one of [`MAX_IN_FLIGHT`] permits while it
+//!   is worked on. Over UDP its work starts in the receive loop, which takes datagrams in
+//!   batches and sends a batch's answers together; work that has to wait (an x5u fetch,
+//!   a Redis round trip) goes on in a task of its own, so it never stalls the loop. On
+//!   UDP, a request that finds no permit is answered `503 Service Unavailable` with
+//!   `Retry-After`; on TCP, reading waits for a permit (the
 //!   peer is slowed by TCP flow control). TCP connections are limited by
 //!   `max_tcp_connections` (a permit before accept) and closed after
 //!   `tcp_idle_timeout_ms` without data; writes are bounded by the same time.

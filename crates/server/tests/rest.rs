@@ -389,6 +389,68 @@ async fn a_body_over_the_limit_is_refused_with_413() {
     node.stop().await;
 }
 
+/// Answers to pipelined requests leave together, in order, each whole; a request after
+/// them on the same connection is answered too, and a final `Connection: close` request
+/// gets its answer before the close.
+#[tokio::test]
+async fn pipelined_requests_are_all_answered_in_order() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let node = TestNode::start().await;
+    let addr: SocketAddr = node.base.trim_start_matches("http://").parse().unwrap();
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = |dest: &str, close: bool| {
+        let body = signing_request("A", ORIG, &[dest], now(), ORIGID).to_string();
+        format!(
+            "POST /stir/v1/signing HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\n{}\r\n{body}",
+            body.len(),
+            if close { "Connection: close\r\n" } else { "" }
+        )
+    };
+    let dests: Vec<String> = (0..9).map(|i| format!("1212555{i:04}")).collect();
+    let mut batch = String::new();
+    for dest in dests.iter().take(8) {
+        batch.push_str(&request(dest, false));
+    }
+    stream.write_all(batch.as_bytes()).await.unwrap();
+    // The ninth, sent once the first answers are in, closes the connection.
+    let mut received = Vec::new();
+    let mut buf = [0u8; 16384];
+    let mut sent_last = false;
+    let read_all = async {
+        loop {
+            let n = stream.read(&mut buf).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            received.extend_from_slice(&buf[..n]);
+            if !sent_last {
+                sent_last = true;
+                stream
+                    .write_all(request(&dests[8], true).as_bytes())
+                    .await
+                    .unwrap();
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), read_all)
+        .await
+        .expect("the connection was not closed after the last answer");
+    let text = String::from_utf8(received).unwrap();
+    let answers: Vec<&str> = text.split("HTTP/1.1 ").skip(1).collect();
+    assert_eq!(answers.len(), 9, "{text}");
+    for (answer, dest) in answers.iter().zip(&dests) {
+        assert!(answer.starts_with("200 OK"), "{answer}");
+        let body = answer.split("\r\n\r\n").nth(1).unwrap();
+        let body: Value = serde_json::from_str(body).unwrap();
+        let identity = body["signingResponse"]["identity"].as_str().unwrap();
+        let token = identity.split(';').next().unwrap();
+        let (_, claims) = passport::jws::decode_unverified_json(token).unwrap();
+        assert_eq!(claims["dest"]["tn"][0], json!(dest), "answers out of order");
+    }
+    node.stop().await;
+}
+
 #[tokio::test]
 async fn an_unknown_path_is_404_svc4003() {
     let node = TestNode::start().await;
