@@ -17,6 +17,8 @@ use passport::TelephoneNumber;
 use passport::claims::Attestation;
 use store::{Customer, CustomerId, Inventory, Scope, Store, StoreError};
 
+use crate::ranges::RangeMap;
+
 /// Who sent a request, as far as the inventory can tell.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
@@ -31,8 +33,8 @@ pub struct Caller {
 pub struct InventoryIndex {
     version: i64,
     customers: HashMap<CustomerId, Customer>,
-    /// Per number length: (first, last, owner), sorted by first.
-    blocks: HashMap<usize, Vec<(u64, u64, CustomerId)>>,
+    /// Number blocks and their owners.
+    blocks: RangeMap<CustomerId>,
     /// Trunks, most specific prefix first.
     trunks: Vec<(IpNet, CustomerId)>,
     /// Hex SHA-256 of the key -> (customer, scopes).
@@ -51,17 +53,7 @@ impl InventoryIndex {
         for c in inventory.customers {
             index.customers.insert(c.id, c);
         }
-        for owned in inventory.blocks {
-            let b = owned.block;
-            index.blocks.entry(b.digits()).or_default().push((
-                b.first_value(),
-                b.last_value(),
-                owned.customer,
-            ));
-        }
-        for list in index.blocks.values_mut() {
-            list.sort_unstable_by_key(|&(first, _, _)| first);
-        }
+        index.blocks = RangeMap::new(inventory.blocks.iter().map(|o| (o.block, o.customer)));
         for t in inventory.trunks {
             match parse_net(&t.cidr) {
                 Some(net) => index.trunks.push((net, t.customer)),
@@ -102,12 +94,7 @@ impl InventoryIndex {
 
     /// The owner of a number.
     pub fn owner(&self, tn: &TelephoneNumber) -> Option<CustomerId> {
-        let s = tn.as_str();
-        let value: u64 = s.parse().ok()?;
-        let list = self.blocks.get(&s.len())?;
-        let idx = list.partition_point(|&(first, _, _)| first <= value);
-        let &(_, last, owner) = list.get(idx.checked_sub(1)?)?;
-        (value <= last).then_some(owner)
+        self.blocks.get(tn).copied()
     }
 
     /// The customer whose trunk covers a source address.

@@ -11,8 +11,11 @@
 //! ```
 
 pub mod atis;
+pub mod brand;
 pub mod inventory;
+pub mod ranges;
 pub mod replay;
+pub mod rich_call;
 pub mod signing;
 pub mod verification;
 pub mod verifier;

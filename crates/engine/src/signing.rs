@@ -3,19 +3,23 @@
 //!
 //! The attestation is the weaker of what the caller asks for and what the inventory grants
 //! (A only for a customer's own numbers, B for a known customer, C for a gateway call), so
-//! no request can raise it. The signing key and certificate URL can be replaced while the
+//! no request can raise it. Brand policy ([`crate::brand`]) comes first: it refuses
+//! Do-Not-Originate numbers, a brand's numbers used without its authority and marketing to
+//! opted-out numbers; a brand's call gets A (the brand vouches for its caller) and a second,
+//! `rcd` PASSporT with the brand's name, logo (with its `rcdi` digest) and call reason. The signing key and certificate URL can be replaced while the
 //! service runs (certificate rotation): calls in flight finish with the signer they began
 //! with.
 
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use passport::claims::{Attestation, Claims, Party};
+use passport::claims::{Attestation, Claims, Party, Rcd};
 use passport::jws::Ppt;
 use passport::sign::Signer;
 use passport::{SignError, TelephoneNumber};
 use store::Customer;
 
+use crate::brand::{BrandCache, BrandCheck, BrandGrant, BrandRefusal};
 use crate::inventory::InventoryCache;
 
 /// A call to sign.
@@ -34,6 +38,8 @@ pub struct SignRequest {
     /// The origid the caller gives (ATIS requests carry one); default: the customer's, or a
     /// fresh one for a gateway call.
     pub origid: Option<String>,
+    /// The call reason (a brand's reason code or text), if the caller gives one.
+    pub reason: Option<String>,
 }
 
 /// A diverted call to sign a `div` PASSporT for (RFC 8946).
@@ -58,6 +64,20 @@ pub struct Signed {
     pub attest: Attestation,
     /// The origid signed.
     pub origid: String,
+    /// The brand the call was signed for, with its `rcd` PASSporT (the last identity).
+    pub brand: Option<BrandGrant>,
+}
+
+/// Why a call was not signed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SigningError {
+    /// Brand policy refused it (the caller's doing).
+    #[error(transparent)]
+    Refused(#[from] BrandRefusal),
+    /// Signing failed (a fault on this side).
+    #[error(transparent)]
+    Sign(#[from] SignError),
 }
 
 /// The STI-AS.
@@ -65,15 +85,23 @@ pub struct Signed {
 pub struct SigningService {
     signer: ArcSwap<Signer>,
     inventory: InventoryCache,
+    brands: Arc<BrandCache>,
 }
 
 impl SigningService {
-    /// A service signing with `signer`, attesting from `inventory`.
-    pub fn new(signer: Signer, inventory: InventoryCache) -> Self {
+    /// A service signing with `signer`, attesting from `inventory`, applying the brand
+    /// policy of `brands`.
+    pub fn new(signer: Signer, inventory: InventoryCache, brands: Arc<BrandCache>) -> Self {
         Self {
             signer: ArcSwap::from_pointee(signer),
             inventory,
+            brands,
         }
+    }
+
+    /// The brand policy the service applies.
+    pub fn brands(&self) -> &Arc<BrandCache> {
+        &self.brands
     }
 
     /// Replaces the key and certificate URL (rotation without downtime).
@@ -91,10 +119,22 @@ impl SigningService {
         &self.inventory
     }
 
-    /// Signs a SHAKEN PASSporT for the call.
-    pub fn sign(&self, request: SignRequest) -> Result<Signed, SignError> {
-        let index = self.inventory.get();
-        let earned = index.attestation(request.customer.as_ref().map(|c| c.id), &request.orig);
+    /// Signs a SHAKEN PASSporT for the call, and an `rcd` PASSporT after it when the
+    /// calling number is a brand's.
+    pub fn sign(&self, request: SignRequest) -> Result<Signed, SigningError> {
+        let customer_id = request.customer.as_ref().map(|c| c.id);
+        let grant = self.brands.decide(&BrandCheck {
+            customer: customer_id,
+            orig: &request.orig,
+            dest: &request.dest,
+            reason: request.reason.as_deref(),
+            now: request.iat,
+        })?;
+        let earned = match &grant {
+            // The brand itself, or a partner it authorised for this number.
+            Some(_) => Attestation::A,
+            None => self.inventory.get().attestation(customer_id, &request.orig),
+        };
         let attest = match request.requested_attest {
             Some(asked) => weaker(asked, earned),
             None => earned,
@@ -103,6 +143,10 @@ impl SigningService {
             .origid
             .or_else(|| request.customer.as_ref().map(|c| c.origid.clone()))
             .unwrap_or_else(|| GATEWAY_ORIGID.to_owned());
+        let signer = self.signer.load();
+        let rcd = grant
+            .as_ref()
+            .map(|g| rcd_claims(g, request.iat, request.orig, request.dest.clone()));
         let claims = Claims::shaken(
             request.iat,
             request.orig,
@@ -110,11 +154,15 @@ impl SigningService {
             attest,
             origid.clone(),
         );
-        let identity = self.signer.load().sign_identity(&claims)?;
+        let mut identities = vec![signer.sign_identity(&claims)?];
+        if let Some(rcd) = rcd {
+            identities.push(signer.sign_identity_ppt(Ppt::Rcd, &rcd)?);
+        }
         Ok(Signed {
-            identities: vec![identity],
+            identities,
             attest,
             origid,
+            brand: grant,
         })
     }
 
@@ -132,6 +180,37 @@ impl SigningService {
         claims.div = Some(Party::Tn(request.diverted_from));
         self.signer.load().sign_identity_ppt(Ppt::Div, &claims)
     }
+}
+
+/// The claims of a brand's `rcd` PASSporT (RFC 9795): the brand's display name, its logo
+/// with the logo's digest in `rcdi`, and the call reason in `crn`.
+fn rcd_claims(
+    grant: &BrandGrant,
+    iat: i64,
+    orig: TelephoneNumber,
+    dest: Vec<TelephoneNumber>,
+) -> Claims {
+    let brand = &grant.brand.brand;
+    let mut claims = Claims::shaken(iat, orig, dest, Attestation::C, "");
+    claims.attest = None;
+    claims.origid = None;
+    let icn = grant
+        .brand
+        .logo_url
+        .clone()
+        .filter(|_| brand.logo.is_some());
+    claims.rcdi = brand
+        .logo
+        .as_ref()
+        .filter(|_| icn.is_some())
+        .map(|logo| [("/icn".to_owned(), logo.digest.clone())].into());
+    claims.rcd = Some(Rcd {
+        nam: Some(brand.display_name.clone()),
+        icn,
+        ..Rcd::default()
+    });
+    claims.crn = grant.reason.as_ref().map(|r| r.text.clone());
+    claims
 }
 
 /// The origid of calls from no known customer: a fixed, recognisable UUID, so gateway
@@ -187,6 +266,7 @@ mod tests {
         let service = SigningService::new(
             Signer::new(SigningKey::generate().unwrap(), "https://x.example/c.pem").unwrap(),
             inventory,
+            Arc::new(BrandCache::empty("https://x.example")),
         );
         let req = |customer: Option<&Customer>, orig: &str, asked| SignRequest {
             customer: customer.cloned(),
@@ -195,6 +275,7 @@ mod tests {
             iat: 1,
             requested_attest: asked,
             origid: None,
+            reason: None,
         };
         let signed = service.sign(req(Some(&acme), "12155550042", None)).unwrap();
         assert_eq!(

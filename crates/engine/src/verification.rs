@@ -1,13 +1,20 @@
 //! The verification service (STI-VS): the pipeline of [`crate::verifier`] plus replay
-//! detection, producing one verdict per call.
+//! detection and Rich Call Data ([`crate::rich_call`]), producing one verdict per call.
+//!
+//! The verstat comes from the SHAKEN and `div` PASSporTs; an `rcd` PASSporT (its Identity
+//! `ppt=rcd`) decides only whether a brand is shown. A call carrying nothing but `rcd`
+//! PASSporTs is judged on them.
 
 use std::sync::Arc;
 
+use passport::identity::IdentityHeader;
 use passport::verify::CallContext;
 use passport::{VerifyError, Verstat};
 
 use crate::atis::VerificationResponse;
+use crate::brand::{BrandCache, DnoSource};
 use crate::replay::{ReplayCache, Sighting};
+use crate::rich_call::{LogoChecker, RcdOutcome};
 use crate::verifier::{IdentityOutcome, Verifier};
 
 /// The verdict on a call.
@@ -19,12 +26,31 @@ pub struct Verdict {
     pub replayed: bool,
     /// The replay cache could not be asked (the call was judged without it).
     pub replay_unavailable: bool,
+    /// Per outcome: true for an `rcd` PASSporT, which does not decide the verstat.
+    pub is_rcd: Vec<bool>,
+    /// The brand display.
+    pub rcd: RcdOutcome,
+    /// What a brand's security team should see about this call, if anything.
+    pub evidence: Option<Evidence>,
+}
+
+/// Spoofing evidence from a verified call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Evidence {
+    /// The brand concerned (`None`: a number on the national Do-Not-Originate list).
+    pub brand: Option<store::BrandId>,
+    /// `dno_call`, `spoofed_listed_number` or `rcd_withheld`.
+    pub kind: &'static str,
 }
 
 impl Verdict {
-    /// The first failure, which decides the call.
+    /// The first failure of a PASSporT that decides the call.
     pub fn first_failure(&self) -> Option<&VerifyError> {
-        self.outcomes.iter().find_map(|o| o.result.as_ref().err())
+        self.outcomes
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !self.is_rcd.get(*i).copied().unwrap_or(false))
+            .find_map(|(_, o)| o.result.as_ref().err())
     }
 
     /// The verstat of the call.
@@ -47,6 +73,8 @@ pub struct VerificationService {
     replay: Arc<dyn ReplayCache>,
     reject_replays: bool,
     window_secs: u64,
+    brands: Option<Arc<BrandCache>>,
+    logos: Option<Arc<LogoChecker>>,
 }
 
 impl VerificationService {
@@ -62,7 +90,23 @@ impl VerificationService {
             replay,
             reject_replays,
             window_secs,
+            brands: None,
+            logos: None,
         }
+    }
+
+    /// Shows brands from `rcd` PASSporTs, checking names against `brands` and logos with
+    /// `logos`. Without it, `rcd` PASSporTs are verified but no brand is shown.
+    #[must_use]
+    pub fn with_rich_call(mut self, brands: Arc<BrandCache>, logos: Arc<LogoChecker>) -> Self {
+        self.brands = Some(brands);
+        self.logos = Some(logos);
+        self
+    }
+
+    /// The logo checker, when Rich Call Data is on.
+    pub fn logos(&self) -> Option<&Arc<LogoChecker>> {
+        self.logos.as_ref()
     }
 
     /// The underlying verifier (certificate cache).
@@ -73,10 +117,18 @@ impl VerificationService {
     /// Verifies every Identity header of a call.
     pub async fn verify(&self, identities: &[String], call: &CallContext) -> Verdict {
         let mut outcomes = self.verifier.verify_all(identities, call).await;
+        let mut is_rcd: Vec<bool> = identities.iter().map(|i| is_rcd_identity(i)).collect();
+        if is_rcd.iter().all(|r| *r) {
+            // Nothing but rcd: those are what the call is judged on.
+            is_rcd.iter_mut().for_each(|r| *r = false);
+        }
         let mut verdict = Verdict {
             outcomes: Vec::new(),
             replayed: false,
             replay_unavailable: false,
+            is_rcd,
+            rcd: RcdOutcome::Absent,
+            evidence: None,
         };
         for (outcome, identity) in outcomes.iter_mut().zip(identities) {
             if outcome.result.is_err() {
@@ -97,8 +149,84 @@ impl VerificationService {
             }
         }
         verdict.outcomes = outcomes;
+        let brands = self.brands.as_ref().map(|b| b.get());
+        // A Do-Not-Originate number never calls: whatever its signature, the call fails.
+        let dno = brands.as_ref().and_then(|b| b.dno(&call.from));
+        if dno.is_some()
+            && let Some(outcome) = verdict
+                .outcomes
+                .iter_mut()
+                .zip(&verdict.is_rcd)
+                .find_map(|(o, rcd)| (!rcd).then_some(o))
+        {
+            outcome.result = Err(VerifyError::DoNotOriginate {
+                number: call.from.to_string(),
+            });
+        }
+        verdict.rcd = self.judge_rcd(&verdict, call.now).await;
+        let listed = brands
+            .as_ref()
+            .and_then(|b| b.listed_brand(&call.from))
+            .map(|info| info.brand.id);
+        verdict.evidence = match dno {
+            Some(DnoSource::National) => Some(Evidence {
+                brand: None,
+                kind: "dno_call",
+            }),
+            Some(DnoSource::Brand(brand)) => Some(Evidence {
+                brand: Some(brand),
+                kind: "dno_call",
+            }),
+            None if listed.is_some() && verdict.first_failure().is_some() => Some(Evidence {
+                brand: listed,
+                kind: "spoofed_listed_number",
+            }),
+            None if listed.is_some() && matches!(verdict.rcd, RcdOutcome::Withheld { .. }) => {
+                Some(Evidence {
+                    brand: listed,
+                    kind: "rcd_withheld",
+                })
+            }
+            None => None,
+        };
         verdict
     }
+
+    /// The brand display: from the first `rcd` PASSporT, only when the call itself passed.
+    async fn judge_rcd(&self, verdict: &Verdict, now: i64) -> RcdOutcome {
+        let rcd = verdict
+            .outcomes
+            .iter()
+            .zip(&verdict.is_rcd)
+            .find_map(|(o, rcd)| rcd.then_some(o));
+        let Some(rcd) = rcd else {
+            return RcdOutcome::Absent;
+        };
+        if verdict.first_failure().is_some() {
+            return RcdOutcome::Withheld {
+                reason: "the call's SHAKEN PASSporT did not verify".into(),
+            };
+        }
+        let (Some(brands), Some(logos)) = (&self.brands, &self.logos) else {
+            return RcdOutcome::Withheld {
+                reason: "Rich Call Data is not shown by this service".into(),
+            };
+        };
+        let claims = rcd
+            .result
+            .as_ref()
+            .map(|v| v.claims())
+            .map_err(ToString::to_string);
+        crate::rich_call::judge(claims, &brands.get(), logos, now).await
+    }
+}
+
+/// True when an Identity header value says `ppt=rcd`.
+fn is_rcd_identity(value: &str) -> bool {
+    IdentityHeader::parse(value)
+        .ok()
+        .and_then(|h| h.ppt)
+        .is_some_and(|ppt| ppt.eq_ignore_ascii_case("rcd"))
 }
 
 /// The replay key of an Identity header: a digest of what was signed (`header.payload` as

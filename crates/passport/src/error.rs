@@ -52,6 +52,8 @@ const USE_IDENTITY: (u16, &str) = (428, "Use Identity Header");
 const BAD_INFO: (u16, &str) = (436, "Bad Identity Info");
 const UNSUPPORTED_CREDENTIAL: (u16, &str) = (437, "Unsupported Credential");
 const INVALID_IDENTITY: (u16, &str) = (438, "Invalid Identity Header");
+/// RFC 8688: an intermediary rejected the call (here: it claims a Do-Not-Originate number).
+const REJECTED: (u16, &str) = (608, "Rejected");
 
 /// Which part of a compact-serialised JWS is broken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -292,6 +294,13 @@ pub enum VerifyError {
         /// How long ago it was first seen (0 when unknown).
         seen_secs_ago: i64,
     },
+    /// The calling number is Do-Not-Originate (inbound only, or on a national DNO list):
+    /// no genuine call comes from it, whatever its signature says.
+    #[error("{number} is a Do-Not-Originate number: no genuine call comes from it")]
+    DoNotOriginate {
+        /// The calling number.
+        number: String,
+    },
 }
 
 impl VerifyError {
@@ -320,6 +329,7 @@ impl VerifyError {
             | Self::AlgParamMismatch { .. } => (UNSUPPORTED_CREDENTIAL, NoValidation),
             Self::Credential(_) => (UNSUPPORTED_CREDENTIAL, Failed),
             Self::SignatureInvalid | Self::Replayed { .. } => (INVALID_IDENTITY, Failed),
+            Self::DoNotOriginate { .. } => (REJECTED, Failed),
             Self::IatStale { .. } | Self::IatInFuture { .. } | Self::RequestTimeStale { .. } => {
                 (STALE, NoValidation)
             }
@@ -359,6 +369,7 @@ impl VerifyError {
             Self::Credential(_) => "credential",
             Self::SignatureInvalid => "signature_invalid",
             Self::Replayed { .. } => "replayed",
+            Self::DoNotOriginate { .. } => "do_not_originate",
         }
     }
 }

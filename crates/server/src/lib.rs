@@ -16,6 +16,7 @@
 
 pub mod config;
 pub mod dev;
+pub mod events;
 pub mod listener;
 pub mod metrics;
 pub mod node;

@@ -51,6 +51,11 @@ struct CacheLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct AttestLabels {
     attest: &'static str,
 }
@@ -70,6 +75,8 @@ pub struct Metrics {
     scrape: std::sync::Mutex<()>,
     sip_requests: Family<SipLabels, Counter>,
     sip_latency: Family<SipServiceLabels, Histogram, fn() -> Histogram>,
+    brand_refusals: Family<KindLabels, Counter>,
+    rich_call: Family<KindLabels, Counter>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -99,6 +106,18 @@ impl Metrics {
         let replays = Counter::default();
         let cert_cache = Family::<CacheLabels, Counter>::default();
         let sip_requests = Family::<SipLabels, Counter>::default();
+        let brand_refusals = Family::<KindLabels, Counter>::default();
+        let rich_call = Family::<KindLabels, Counter>::default();
+        registry.register(
+            "brand_refusals",
+            "Signings refused by brand policy, by kind (dno, unauthorised, reason, opt-out)",
+            brand_refusals.clone(),
+        );
+        registry.register(
+            "rich_call_data",
+            "Verified calls by brand display outcome: shown, withheld, absent",
+            rich_call.clone(),
+        );
         let sip_latency =
             Family::<SipServiceLabels, Histogram, fn() -> Histogram>::new_with_constructor(
                 latency_histogram,
@@ -150,6 +169,8 @@ impl Metrics {
             sip_latency.clone(),
         );
         Self {
+            brand_refusals,
+            rich_call,
             cert_cache,
             scrape: std::sync::Mutex::new(()),
             registry,
@@ -214,6 +235,19 @@ impl Metrics {
         if verdict.replayed {
             self.replays.inc();
         }
+        let kind = match verdict.rcd {
+            engine::rich_call::RcdOutcome::Absent => "absent",
+            engine::rich_call::RcdOutcome::Shown(_) => "shown",
+            engine::rich_call::RcdOutcome::Withheld { .. } => "withheld",
+        };
+        self.rich_call.get_or_create(&KindLabels { kind }).inc();
+    }
+
+    /// Counts a signing refused by brand policy.
+    pub fn observe_brand_refusal(&self, kind: &'static str) {
+        self.brand_refusals
+            .get_or_create(&KindLabels { kind })
+            .inc();
     }
 
     /// Counts a signing.

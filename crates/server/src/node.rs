@@ -9,8 +9,10 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use engine::brand::BrandCache;
 use engine::inventory::InventoryCache;
 use engine::replay::{MemoryReplayCache, RedisReplayCache, ReplayCache};
+use engine::rich_call::LogoChecker;
 use engine::signing::SigningService;
 use engine::verification::VerificationService;
 use engine::verifier::{Verifier, VerifierConfig};
@@ -26,7 +28,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, ReplayKind, StorageKind};
 use crate::metrics::Metrics;
-use crate::rest::{self, AppState, certs};
+use crate::rest::{self, AppState, EventSink, certs};
 use crate::sip_service::{Role, SipListener};
 use crate::{dev, listener};
 
@@ -152,7 +154,12 @@ impl Node {
                  http.public_url to the https URL verifiers reach this node at, or signing.x5u"
             )));
         }
-        let signing = Arc::new(SigningService::new(signer, inventory.clone()));
+        let brands = Arc::new(BrandCache::load(store.as_ref(), &public_url).await?);
+        let signing = Arc::new(SigningService::new(
+            signer,
+            inventory.clone(),
+            Arc::clone(&brands),
+        ));
 
         let anchors_path = config.verification.trust_anchors.clone().or(dev_root);
         let anchors = match &anchors_path {
@@ -177,6 +184,21 @@ impl Node {
                     })?,
             );
         }
+        let fetch = FetchOptions {
+            extra_tls_roots_pem: config
+                .verification
+                .x5u_tls_ca
+                .iter()
+                .map(|p| read(p))
+                .collect::<Result<_, _>>()?,
+            danger_allow_http: config.verification.danger_allow_http_x5u,
+            danger_allow_private: config.verification.danger_allow_private_x5u,
+            ..FetchOptions::default()
+        };
+        // Logos are fetched under the same rules as certificates.
+        let logos = Arc::new(
+            LogoChecker::new(fetch.clone()).map_err(|e| StartError::Verifier(e.to_string()))?,
+        );
         let verifier = Verifier::new(VerifierConfig {
             policy: Policy {
                 max_age_secs: config.verification.max_age_secs,
@@ -185,17 +207,7 @@ impl Node {
             },
             anchors,
             crls,
-            fetch: FetchOptions {
-                extra_tls_roots_pem: config
-                    .verification
-                    .x5u_tls_ca
-                    .iter()
-                    .map(|p| read(p))
-                    .collect::<Result<_, _>>()?,
-                danger_allow_http: config.verification.danger_allow_http_x5u,
-                danger_allow_private: config.verification.danger_allow_private_x5u,
-                ..FetchOptions::default()
-            },
+            fetch,
             local_certificates: HashMap::new(),
         })
         .map_err(|e| StartError::Verifier(e.to_string()))?;
@@ -210,12 +222,11 @@ impl Node {
                 Arc::new(RedisReplayCache::connect(url, "callproof:").await?)
             }
         };
-        let verification = Arc::new(VerificationService::new(
-            verifier,
-            replay,
-            config.replay.reject,
-            window,
-        ));
+        let verification = Arc::new(
+            VerificationService::new(verifier, replay, config.replay.reject, window)
+                .with_rich_call(Arc::clone(&brands), Arc::clone(&logos)),
+        );
+        load_local_logos(store.as_ref(), &brands, &logos).await?;
 
         let mut sip = Vec::new();
         for (role, listen) in [
@@ -241,6 +252,8 @@ impl Node {
             config,
             store: Arc::clone(&store),
             inventory: inventory.clone(),
+            brands: Arc::clone(&brands),
+            events: EventSink::new(Arc::clone(&store)),
             signing: Arc::clone(&signing),
             verification,
             certs,
@@ -266,6 +279,41 @@ impl Node {
                         stop.cancelled_owned(),
                     )
                     .await;
+            });
+        }
+        // Brand policy: a revoked partner is refused on every node within 5 s (one poll
+        // period and a reload); opt-outs arrive through the same poll.
+        {
+            let (brands, logos, store) =
+                (Arc::clone(&brands), Arc::clone(&logos), Arc::clone(&store));
+            let stop = shutdown.clone();
+            tasks.spawn(async move {
+                let poll = async {
+                    let mut tick = tokio::time::interval(BRAND_POLL);
+                    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                    // The policy version the local logos were loaded at (an admin write on
+                    // this node refreshes the policy itself).
+                    let mut logos_at = brands.get().version();
+                    loop {
+                        tick.tick().await;
+                        if let Err(e) = brands.refresh(store.as_ref()).await {
+                            tracing::warn!(error = %e, "brand policy refresh failed");
+                        }
+                        let version = brands.get().version();
+                        if version != logos_at {
+                            match load_local_logos(store.as_ref(), &brands, &logos).await {
+                                Ok(()) => logos_at = version,
+                                Err(e) => {
+                                    tracing::warn!(error = %e, "brand logos could not be loaded")
+                                }
+                            }
+                        }
+                    }
+                };
+                tokio::select! {
+                    () = poll => {}
+                    () = stop.cancelled() => {}
+                }
             });
         }
         // Key and chain files replaced on disk are picked up without a restart.
@@ -487,4 +535,28 @@ fn read_private_key(path: &Path) -> Result<String, StartError> {
 
 fn unix_now() -> i64 {
     rest::atis::unix_now()
+}
+
+/// How often brand policy and opt-outs are read from the store.
+const BRAND_POLL: Duration = Duration::from_secs(1);
+
+/// Gives the logo checker this node's brands' logos, so their `rcdi` digests are checked
+/// without fetching them from this node over the network.
+async fn load_local_logos(
+    store: &dyn Store,
+    brands: &BrandCache,
+    logos: &LogoChecker,
+) -> Result<(), store::StoreError> {
+    let index = brands.get();
+    let mut local = HashMap::new();
+    for info in index.brands() {
+        let Some(url) = &info.logo_url else {
+            continue;
+        };
+        if let Some((_, bytes)) = store.brand_logo(info.brand.id).await? {
+            local.insert(url.clone(), Arc::from(bytes));
+        }
+    }
+    logos.set_local(local);
+    Ok(())
 }

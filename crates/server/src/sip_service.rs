@@ -147,31 +147,48 @@ pub enum SipServiceError {
         /// The option tags of `Require`, comma-separated.
         required: String,
     },
+    /// Brand policy refused to sign the call.
+    #[error("{0}")]
+    Refused(engine::brand::BrandRefusal),
     /// Every permit is taken: the service is overloaded.
     #[error("too many requests in progress")]
     Overloaded,
     /// Signing failed (a fault on this side).
     #[error("signing failed: {0}")]
     Sign(#[from] SignError),
+    /// Signing failed (a fault on this side).
+    #[error("signing failed: {0}")]
+    Signing(engine::signing::SigningError),
     /// The response could not be built (a fault on this side).
     #[error("cannot build the response: {0}")]
     Build(#[from] SipError),
+}
+
+impl From<engine::signing::SigningError> for SipServiceError {
+    fn from(e: engine::signing::SigningError) -> Self {
+        match e {
+            engine::signing::SigningError::Refused(r) => Self::Refused(r),
+            other => Self::Signing(other),
+        }
+    }
 }
 
 impl SipServiceError {
     /// The status code and reason phrase that answer the request.
     pub fn status(&self) -> (u16, &'static str) {
         match self {
-            SipServiceError::UnknownSource { .. } | SipServiceError::DiversionNotOwned { .. } => {
-                (403, "Forbidden")
-            }
+            SipServiceError::UnknownSource { .. }
+            | SipServiceError::DiversionNotOwned { .. }
+            | SipServiceError::Refused(_) => (403, "Forbidden"),
             SipServiceError::BadRequest { .. } | SipServiceError::UnknownDiversion => {
                 (400, "Bad Request")
             }
             SipServiceError::NoDestination { .. } => (484, "Address Incomplete"),
             SipServiceError::BadExtension { .. } => (420, "Bad Extension"),
             SipServiceError::Overloaded => (503, "Service Unavailable"),
-            SipServiceError::Sign(_) | SipServiceError::Build(_) => (500, "Server Internal Error"),
+            SipServiceError::Sign(_) | SipServiceError::Signing(_) | SipServiceError::Build(_) => {
+                (500, "Server Internal Error")
+            }
         }
     }
 
@@ -181,13 +198,15 @@ impl SipServiceError {
         match self {
             SipServiceError::UnknownSource { .. }
             | SipServiceError::DiversionNotOwned { .. }
+            | SipServiceError::Refused(_)
             | SipServiceError::BadRequest { .. }
             | SipServiceError::NoDestination { .. }
             | SipServiceError::UnknownDiversion
             | SipServiceError::BadExtension { .. } => true,
-            SipServiceError::Overloaded | SipServiceError::Sign(_) | SipServiceError::Build(_) => {
-                false
-            }
+            SipServiceError::Overloaded
+            | SipServiceError::Sign(_)
+            | SipServiceError::Signing(_)
+            | SipServiceError::Build(_) => false,
         }
     }
 }

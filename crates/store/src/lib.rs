@@ -1,10 +1,11 @@
 //! callproof's storage: the inventory behind attestation (customers, their trunks and
-//! number blocks, API keys) and the responses kept for idempotent writes, in SQLite (the
-//! embedded default) or PostgreSQL (shared by many nodes), behind one trait and one test
-//! suite.
+//! number blocks, API keys), brands and their policy (numbers, partners, the DNO list,
+//! opt-outs, events) and the responses kept for idempotent writes, in SQLite (the embedded
+//! default) or PostgreSQL (shared by many nodes), behind one trait and one test suite.
 //!
-//! Every inventory write is one transaction that also bumps the inventory version, so nodes
-//! that cache the inventory in memory see a change by polling one integer.
+//! Every inventory write is one transaction that also bumps the inventory version, and every
+//! brand policy write bumps the policy version, so nodes that cache them in memory see a
+//! change by polling one integer; opt-outs are followed through a commit-ordered change log.
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -15,13 +16,17 @@
 //! # });
 //! ```
 
+pub mod brand;
+mod brand_rows;
 pub mod model;
 pub mod postgres;
 mod schema;
 pub mod sqlite;
 
 use async_trait::async_trait;
+use passport::TelephoneNumber;
 
+pub use brand::*;
 pub use model::{
     ApiKeyRecord, Customer, CustomerId, IDEMPOTENCY_TTL_SECS, IdempotencyRecord, Inventory,
     NumberBlock, OwnedBlock, Scope, Trunk,
@@ -125,6 +130,121 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         body: &str,
         now: i64,
     ) -> Result<IdempotencyRecord, StoreError>;
+
+    // Brands. Every write to brands, logos, brand numbers, partners or the DNO list is one
+    // transaction that also bumps the policy version (not the inventory version).
+
+    /// Creates a brand. A slug in use: `Conflict`. Unknown customer: `NotFound`.
+    async fn create_brand(
+        &self,
+        slug: &str,
+        customer: CustomerId,
+        fields: &BrandFields,
+        now: i64,
+    ) -> Result<Brand, StoreError>;
+    /// Replaces a brand's fields (not its slug, customer or logo); `NotFound` when there is
+    /// no such brand.
+    async fn update_brand(
+        &self,
+        id: BrandId,
+        fields: &BrandFields,
+        now: i64,
+    ) -> Result<Brand, StoreError>;
+    /// Finds a brand by slug.
+    async fn brand_by_slug(&self, slug: &str) -> Result<Option<Brand>, StoreError>;
+    /// All brands, by id.
+    async fn brands(&self) -> Result<Vec<Brand>, StoreError>;
+    /// Sets (replaces) a brand's logo; `NotFound` when there is no such brand. The digest is
+    /// the caller's, stored as given.
+    async fn set_brand_logo(
+        &self,
+        id: BrandId,
+        content_type: &str,
+        digest: &str,
+        bytes: &[u8],
+        now: i64,
+    ) -> Result<LogoMeta, StoreError>;
+    /// The logo's metadata and bytes; `None` when the brand has no logo (or does not exist).
+    async fn brand_logo(&self, id: BrandId) -> Result<Option<(LogoMeta, Vec<u8>)>, StoreError>;
+    /// Adds blocks to one of a brand's lists, all or none: a block overlapping any brand block
+    /// already stored (any brand, any kind) or another in the call is a `Conflict`; an
+    /// unknown brand is `NotFound`.
+    async fn add_brand_numbers(
+        &self,
+        id: BrandId,
+        kind: BrandNumberKind,
+        blocks: &[NumberBlock],
+    ) -> Result<(), StoreError>;
+    /// Removes blocks from one of a brand's lists exactly as added, all or none: a block that
+    /// is not on that list is `NotFound` and nothing is removed. Returns how many.
+    async fn remove_brand_numbers(
+        &self,
+        id: BrandId,
+        kind: BrandNumberKind,
+        blocks: &[NumberBlock],
+    ) -> Result<u64, StoreError>;
+    /// Authorises a partner. An unknown brand or customer is `NotFound`; a number block with a
+    /// number not on the brand's listed numbers (adjacent listed blocks may be spanned, a gap
+    /// or another list not), or overlapping another of the call, is a `Conflict`.
+    async fn create_partner(&self, partner: &NewPartner, now: i64) -> Result<Partner, StoreError>;
+    /// Revokes at `now`; false when there was no such partner of that brand or it was revoked
+    /// already (the policy version moves only when it was revoked now).
+    async fn revoke_partner(
+        &self,
+        brand: BrandId,
+        id: PartnerId,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+    /// A brand's partners, revoked ones too, by id.
+    async fn partners(&self, brand: BrandId) -> Result<Vec<Partner>, StoreError>;
+    /// Replaces the national Do-Not-Originate list with `blocks` (an import), atomically.
+    /// Blocks that overlap one another are a `Conflict` (the importer merges them first).
+    /// Returns how many are stored.
+    async fn replace_dno(&self, blocks: &[NumberBlock]) -> Result<u64, StoreError>;
+    /// Everything the call path needs about brands, as one consistent snapshot.
+    async fn brand_policy(&self) -> Result<BrandPolicy, StoreError>;
+    /// The policy version alone (cheap, for change polling).
+    async fn policy_version(&self) -> Result<i64, StoreError>;
+    /// Opts `tns` out of (true) or back into (false) a brand's marketing calls, recording
+    /// each change with its source; returns how many changed state (a repeated opt-out is
+    /// recorded nowhere and counts nothing; a number given twice counts once). All in one
+    /// transaction (a CSV import is one call). An unknown brand is `NotFound`. Does not move
+    /// the policy version.
+    async fn set_opt_outs(
+        &self,
+        brand: BrandId,
+        tns: &[TelephoneNumber],
+        opted_out: bool,
+        source: &str,
+        now: i64,
+    ) -> Result<u64, StoreError>;
+    /// Opt-out changes of every brand with `seq` after `after_seq` (0: from the start), at most
+    /// `limit`, in `seq` order. `seq` follows commit order, so the last `seq` read is a safe
+    /// cursor: a later call never returns a change that should have come before it.
+    async fn opt_out_changes(
+        &self,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<OptOutChange>, StoreError>;
+    /// Whether `tn` is opted out of the brand's marketing now.
+    async fn is_opted_out(&self, brand: BrandId, tn: &TelephoneNumber) -> Result<bool, StoreError>;
+    /// Appends an event to a brand's log and returns it; an unknown brand is `NotFound`.
+    /// Does not move the policy version.
+    async fn record_brand_event(
+        &self,
+        brand: BrandId,
+        kind: &str,
+        detail: &serde_json::Value,
+        now: i64,
+    ) -> Result<BrandEvent, StoreError>;
+    /// A brand's events, newest first, with `seq` below `before` (`None`: from the newest), at
+    /// most `limit`.
+    async fn brand_events(
+        &self,
+        brand: BrandId,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<BrandEvent>, StoreError>;
 }
 
 /// A random UUID v4 string, from the OS random source.

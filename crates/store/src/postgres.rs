@@ -1,13 +1,25 @@
-//! The shared backend: PostgreSQL through a `deadpool-postgres` pool. Inventory writes take
-//! a transaction-scoped advisory lock, so concurrent nodes cannot both pass the overlap
-//! check for the same numbers.
+//! The shared backend: PostgreSQL through a `deadpool-postgres` pool. Inventory writes, brand
+//! policy writes and opt-out writes each take a transaction-scoped advisory lock of their
+//! kind, so concurrent nodes cannot both pass an overlap check for the same numbers, and
+//! opt-out changes are numbered in commit order.
 
 use std::str::FromStr as _;
 
 use async_trait::async_trait;
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
+use passport::TelephoneNumber;
 use tokio_postgres::NoTls;
+use tokio_postgres::types::ToSql;
 
+use crate::brand::{
+    Brand, BrandBlock, BrandEvent, BrandFields, BrandId, BrandNumberKind, BrandPolicy, LogoMeta,
+    NewPartner, OptOutChange, Partner, PartnerId,
+};
+use crate::brand_rows::{
+    BRAND_SELECT, BrandRow, PARTNER_SELECT, PartnerRow, assemble_partners, brand_not_found,
+    brand_overlap, covers, distinct_tns, from_json, not_listed, stored_block, stored_kind,
+    stored_tn, to_json,
+};
 use crate::model::{
     ApiKeyRecord, Customer, CustomerId, IDEMPOTENCY_TTL_SECS, IdempotencyRecord, Inventory,
     NumberBlock, Trunk,
@@ -20,6 +32,12 @@ use crate::{
 
 /// Advisory-lock key for inventory writes and migrations ("cpinv").
 const INVENTORY_LOCK: i64 = 0x0063_7069_6e76;
+
+/// Advisory-lock key for brand policy writes: brands, logos, numbers, partners, DNO ("cppol").
+const POLICY_LOCK: i64 = 0x0063_7070_6f6c;
+
+/// Advisory-lock key for opt-out writes ("cpopt"): it makes `opt_out_log.seq` commit-ordered.
+const OPT_OUT_LOCK: i64 = 0x0063_706f_7074;
 
 /// The PostgreSQL store.
 #[derive(Clone)]
@@ -541,6 +559,772 @@ impl Store for PgStore {
         tx.commit().await.map_err(map_pg)?;
         Ok(record)
     }
+
+    async fn create_brand(
+        &self,
+        slug: &str,
+        customer: CustomerId,
+        fields: &BrandFields,
+        now: i64,
+    ) -> Result<Brand, StoreError> {
+        let reasons = to_json(&fields.call_reasons)?;
+        let never_ask = to_json(&fields.never_ask)?;
+        let mut client = self.client().await?;
+        let tx = locked_tx(&mut client, POLICY_LOCK).await?;
+        require_customer(&tx, customer).await?;
+        if tx
+            .query_opt("SELECT id FROM brands WHERE slug = $1", &[&slug])
+            .await
+            .map_err(map_pg)?
+            .is_some()
+        {
+            return Err(StoreError::Conflict {
+                what: "brand",
+                detail: format!("slug {slug:?} is taken"),
+            });
+        }
+        let row = tx
+            .query_one(
+                "INSERT INTO brands (slug, customer_id, legal_name, display_name, call_reasons, \
+                 never_ask, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
+                 RETURNING id",
+                &[
+                    &slug,
+                    &customer.0,
+                    &fields.legal_name,
+                    &fields.display_name,
+                    &reasons,
+                    &never_ask,
+                    &now,
+                ],
+            )
+            .await
+            .map_err(map_pg)?;
+        let id = BrandId(row.try_get(0).map_err(map_pg)?);
+        bump_policy(&tx).await?;
+        tx.commit().await.map_err(map_pg)?;
+        Ok(Brand {
+            id,
+            slug: slug.to_owned(),
+            customer,
+            legal_name: fields.legal_name.clone(),
+            display_name: fields.display_name.clone(),
+            call_reasons: fields.call_reasons.clone(),
+            never_ask: fields.never_ask.clone(),
+            logo: None,
+            created_at: now,
+            updated_at: now,
+        })
+    }
+
+    async fn update_brand(
+        &self,
+        id: BrandId,
+        fields: &BrandFields,
+        now: i64,
+    ) -> Result<Brand, StoreError> {
+        let reasons = to_json(&fields.call_reasons)?;
+        let never_ask = to_json(&fields.never_ask)?;
+        let mut client = self.client().await?;
+        let tx = locked_tx(&mut client, POLICY_LOCK).await?;
+        let n = tx
+            .execute(
+                "UPDATE brands SET legal_name = $2, display_name = $3, call_reasons = $4, \
+                 never_ask = $5, updated_at = $6 WHERE id = $1",
+                &[
+                    &id.0,
+                    &fields.legal_name,
+                    &fields.display_name,
+                    &reasons,
+                    &never_ask,
+                    &now,
+                ],
+            )
+            .await
+            .map_err(map_pg)?;
+        if n == 0 {
+            return Err(brand_not_found(id));
+        }
+        let brand = query_brands(&tx, " WHERE b.id = $1", &[&id.0])
+            .await?
+            .pop()
+            .ok_or_else(|| brand_not_found(id))?;
+        bump_policy(&tx).await?;
+        tx.commit().await.map_err(map_pg)?;
+        Ok(brand)
+    }
+
+    async fn brand_by_slug(&self, slug: &str) -> Result<Option<Brand>, StoreError> {
+        let client = self.client().await?;
+        Ok(query_brands(&client, " WHERE b.slug = $1", &[&slug])
+            .await?
+            .pop())
+    }
+
+    async fn brands(&self) -> Result<Vec<Brand>, StoreError> {
+        let client = self.client().await?;
+        query_brands(&client, " ORDER BY b.id", &[]).await
+    }
+
+    async fn set_brand_logo(
+        &self,
+        id: BrandId,
+        content_type: &str,
+        digest: &str,
+        bytes: &[u8],
+        now: i64,
+    ) -> Result<LogoMeta, StoreError> {
+        let meta = LogoMeta {
+            content_type: content_type.to_owned(),
+            digest: digest.to_owned(),
+            len: u64::try_from(bytes.len()).unwrap_or(u64::MAX),
+            updated_at: now,
+        };
+        let mut client = self.client().await?;
+        let tx = locked_tx(&mut client, POLICY_LOCK).await?;
+        require_brand(&tx, id).await?;
+        tx.execute(
+            "INSERT INTO brand_logos (brand_id, content_type, digest, len, updated_at, bytes) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (brand_id) DO UPDATE SET \
+             content_type = excluded.content_type, digest = excluded.digest, \
+             len = excluded.len, updated_at = excluded.updated_at, bytes = excluded.bytes",
+            &[
+                &id.0,
+                &meta.content_type,
+                &meta.digest,
+                &to_i64(meta.len),
+                &meta.updated_at,
+                &bytes,
+            ],
+        )
+        .await
+        .map_err(map_pg)?;
+        bump_policy(&tx).await?;
+        tx.commit().await.map_err(map_pg)?;
+        Ok(meta)
+    }
+
+    async fn brand_logo(&self, id: BrandId) -> Result<Option<(LogoMeta, Vec<u8>)>, StoreError> {
+        let row = self
+            .client()
+            .await?
+            .query_opt(
+                "SELECT content_type, digest, len, updated_at, bytes FROM brand_logos \
+                 WHERE brand_id = $1",
+                &[&id.0],
+            )
+            .await
+            .map_err(map_pg)?;
+        row.map(|r| {
+            let len: i64 = r.try_get(2).map_err(map_pg)?;
+            Ok((
+                LogoMeta {
+                    content_type: r.try_get(0).map_err(map_pg)?,
+                    digest: r.try_get(1).map_err(map_pg)?,
+                    len: u64::try_from(len).map_err(backend)?,
+                    updated_at: r.try_get(3).map_err(map_pg)?,
+                },
+                r.try_get(4).map_err(map_pg)?,
+            ))
+        })
+        .transpose()
+    }
+
+    async fn add_brand_numbers(
+        &self,
+        id: BrandId,
+        kind: BrandNumberKind,
+        blocks: &[NumberBlock],
+    ) -> Result<(), StoreError> {
+        check_disjoint(blocks)?;
+        let mut client = self.client().await?;
+        let tx = locked_tx(&mut client, POLICY_LOCK).await?;
+        require_brand(&tx, id).await?;
+        // Stored brand blocks are disjoint: only the one with the greatest first number at or
+        // below the new block's last can overlap it.
+        let probe = tx
+            .prepare(
+                "SELECT start, count, brand_id, last FROM brand_numbers \
+                 WHERE digits = $1 AND first <= $2 ORDER BY first DESC LIMIT 1",
+            )
+            .await
+            .map_err(map_pg)?;
+        let insert = tx
+            .prepare(
+                "INSERT INTO brand_numbers (digits, first, last, start, count, brand_id, kind) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .await
+            .map_err(map_pg)?;
+        for b in blocks {
+            let digits = digits_i32(b);
+            if let Some(row) = tx
+                .query_opt(&probe, &[&digits, &to_i64(b.last_value())])
+                .await
+                .map_err(map_pg)?
+            {
+                let last: i64 = row.try_get(3).map_err(map_pg)?;
+                if last >= to_i64(b.first_value()) {
+                    let start: String = row.try_get(0).map_err(map_pg)?;
+                    return Err(brand_overlap(
+                        b,
+                        &start,
+                        row.try_get(1).map_err(map_pg)?,
+                        row.try_get(2).map_err(map_pg)?,
+                    ));
+                }
+            }
+            tx.execute(
+                &insert,
+                &[
+                    &digits,
+                    &to_i64(b.first_value()),
+                    &to_i64(b.last_value()),
+                    &b.start().as_str(),
+                    &to_i64(b.count()),
+                    &id.0,
+                    &kind.as_str(),
+                ],
+            )
+            .await
+            .map_err(map_pg)?;
+        }
+        bump_policy(&tx).await?;
+        tx.commit().await.map_err(map_pg)
+    }
+
+    async fn remove_brand_numbers(
+        &self,
+        id: BrandId,
+        kind: BrandNumberKind,
+        blocks: &[NumberBlock],
+    ) -> Result<u64, StoreError> {
+        let mut client = self.client().await?;
+        let tx = locked_tx(&mut client, POLICY_LOCK).await?;
+        let del = tx
+            .prepare(
+                "DELETE FROM brand_numbers WHERE digits = $1 AND first = $2 AND count = $3 \
+                 AND brand_id = $4 AND kind = $5",
+            )
+            .await
+            .map_err(map_pg)?;
+        let mut removed = 0;
+        for b in blocks {
+            let n = tx
+                .execute(
+                    &del,
+                    &[
+                        &digits_i32(b),
+                        &to_i64(b.first_value()),
+                        &to_i64(b.count()),
+                        &id.0,
+                        &kind.as_str(),
+                    ],
+                )
+                .await
+                .map_err(map_pg)?;
+            if n == 0 {
+                // All or none: dropping the transaction rolls back what went before.
+                return Err(StoreError::NotFound {
+                    what: "brand number block",
+                    key: b.to_string(),
+                });
+            }
+            removed += n;
+        }
+        bump_policy(&tx).await?;
+        tx.commit().await.map_err(map_pg)?;
+        Ok(removed)
+    }
+
+    async fn create_partner(&self, partner: &NewPartner, now: i64) -> Result<Partner, StoreError> {
+        check_disjoint(&partner.numbers)?;
+        let reasons = to_json(&partner.reasons)?;
+        let mut client = self.client().await?;
+        let tx = locked_tx(&mut client, POLICY_LOCK).await?;
+        require_brand(&tx, partner.brand).await?;
+        require_customer(&tx, partner.customer).await?;
+        let probe = tx.prepare(COVER_PROBE).await.map_err(map_pg)?;
+        for b in &partner.numbers {
+            let mut found = Vec::new();
+            for r in tx
+                .query(
+                    &probe,
+                    &[
+                        &digits_i32(b),
+                        &to_i64(b.first_value()),
+                        &to_i64(b.last_value()),
+                    ],
+                )
+                .await
+                .map_err(map_pg)?
+            {
+                found.push((
+                    r.try_get(0).map_err(map_pg)?,
+                    r.try_get(1).map_err(map_pg)?,
+                    r.try_get(2).map_err(map_pg)?,
+                    r.try_get(3).map_err(map_pg)?,
+                ));
+            }
+            if !covers(&found, partner.brand, b) {
+                return Err(not_listed(partner.brand, b));
+            }
+        }
+        let row = tx
+            .query_one(
+                "INSERT INTO partners (brand_id, customer_id, reasons, valid_from, valid_until, \
+                 created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                &[
+                    &partner.brand.0,
+                    &partner.customer.0,
+                    &reasons,
+                    &partner.valid_from,
+                    &partner.valid_until,
+                    &now,
+                ],
+            )
+            .await
+            .map_err(map_pg)?;
+        let id = PartnerId(row.try_get(0).map_err(map_pg)?);
+        let insert = tx
+            .prepare(
+                "INSERT INTO partner_numbers (partner_id, pos, start, count) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .await
+            .map_err(map_pg)?;
+        for (pos, b) in partner.numbers.iter().enumerate() {
+            let pos = i32::try_from(pos).unwrap_or(i32::MAX);
+            tx.execute(
+                &insert,
+                &[&id.0, &pos, &b.start().as_str(), &to_i64(b.count())],
+            )
+            .await
+            .map_err(map_pg)?;
+        }
+        bump_policy(&tx).await?;
+        tx.commit().await.map_err(map_pg)?;
+        Ok(Partner {
+            id,
+            brand: partner.brand,
+            customer: partner.customer,
+            numbers: partner.numbers.clone(),
+            reasons: partner.reasons.clone(),
+            valid_from: partner.valid_from,
+            valid_until: partner.valid_until,
+            revoked_at: None,
+            created_at: now,
+        })
+    }
+
+    async fn revoke_partner(
+        &self,
+        brand: BrandId,
+        id: PartnerId,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let mut client = self.client().await?;
+        let tx = locked_tx(&mut client, POLICY_LOCK).await?;
+        let n = tx
+            .execute(
+                "UPDATE partners SET revoked_at = $1 \
+                 WHERE id = $2 AND brand_id = $3 AND revoked_at IS NULL",
+                &[&now, &id.0, &brand.0],
+            )
+            .await
+            .map_err(map_pg)?;
+        if n > 0 {
+            bump_policy(&tx).await?;
+        }
+        tx.commit().await.map_err(map_pg)?;
+        Ok(n > 0)
+    }
+
+    async fn partners(&self, brand: BrandId) -> Result<Vec<Partner>, StoreError> {
+        let mut client = self.client().await?;
+        // REPEATABLE READ: the numbers belong to the partners read.
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .map_err(map_pg)?;
+        let partners = read_partners(&tx, Some(brand)).await?;
+        tx.commit().await.map_err(map_pg)?;
+        Ok(partners)
+    }
+
+    async fn replace_dno(&self, blocks: &[NumberBlock]) -> Result<u64, StoreError> {
+        check_disjoint(blocks)?;
+        let digits: Vec<i32> = blocks.iter().map(digits_i32).collect();
+        let first: Vec<i64> = blocks.iter().map(|b| to_i64(b.first_value())).collect();
+        let last: Vec<i64> = blocks.iter().map(|b| to_i64(b.last_value())).collect();
+        let starts: Vec<TelephoneNumber> = blocks.iter().map(NumberBlock::start).collect();
+        let start: Vec<&str> = starts.iter().map(TelephoneNumber::as_str).collect();
+        let count: Vec<i64> = blocks.iter().map(|b| to_i64(b.count())).collect();
+        let mut client = self.client().await?;
+        let tx = locked_tx(&mut client, POLICY_LOCK).await?;
+        tx.execute("DELETE FROM dno_blocks", &[])
+            .await
+            .map_err(map_pg)?;
+        // One statement for the whole list: an import holds many thousands of blocks.
+        let n = tx
+            .execute(
+                "INSERT INTO dno_blocks (digits, first, last, start, count) \
+                 SELECT * FROM UNNEST($1::integer[], $2::bigint[], $3::bigint[], $4::text[], \
+                 $5::bigint[])",
+                &[&digits, &first, &last, &start, &count],
+            )
+            .await
+            .map_err(map_pg)?;
+        bump_policy(&tx).await?;
+        tx.commit().await.map_err(map_pg)?;
+        Ok(n)
+    }
+
+    async fn brand_policy(&self) -> Result<BrandPolicy, StoreError> {
+        let mut client = self.client().await?;
+        // REPEATABLE READ: every query sees the same snapshot as the version read.
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .map_err(map_pg)?;
+        let version: i64 = tx
+            .query_one("SELECT version FROM policy_meta WHERE id = 1", &[])
+            .await
+            .map_err(map_pg)?
+            .try_get(0)
+            .map_err(map_pg)?;
+        let brands = query_brands(&tx, " ORDER BY b.id", &[]).await?;
+        let mut blocks = Vec::new();
+        for r in tx
+            .query(
+                "SELECT brand_id, kind, start, count FROM brand_numbers ORDER BY digits, first",
+                &[],
+            )
+            .await
+            .map_err(map_pg)?
+        {
+            let kind: &str = r.try_get(1).map_err(map_pg)?;
+            let start: &str = r.try_get(2).map_err(map_pg)?;
+            blocks.push(BrandBlock {
+                brand: BrandId(r.try_get(0).map_err(map_pg)?),
+                kind: stored_kind(kind)?,
+                block: stored_block(start, r.try_get(3).map_err(map_pg)?)?,
+            });
+        }
+        let partners = read_partners(&tx, None).await?;
+        let mut dno = Vec::new();
+        for r in tx
+            .query(
+                "SELECT start, count FROM dno_blocks ORDER BY digits, first",
+                &[],
+            )
+            .await
+            .map_err(map_pg)?
+        {
+            let start: &str = r.try_get(0).map_err(map_pg)?;
+            dno.push(stored_block(start, r.try_get(1).map_err(map_pg)?)?);
+        }
+        tx.commit().await.map_err(map_pg)?;
+        Ok(BrandPolicy {
+            version,
+            brands,
+            blocks,
+            partners,
+            dno,
+        })
+    }
+
+    async fn policy_version(&self) -> Result<i64, StoreError> {
+        self.client()
+            .await?
+            .query_one("SELECT version FROM policy_meta WHERE id = 1", &[])
+            .await
+            .map_err(map_pg)?
+            .try_get(0)
+            .map_err(map_pg)
+    }
+
+    async fn set_opt_outs(
+        &self,
+        brand: BrandId,
+        tns: &[TelephoneNumber],
+        opted_out: bool,
+        source: &str,
+        now: i64,
+    ) -> Result<u64, StoreError> {
+        let tns = distinct_tns(tns);
+        let tns: Vec<&str> = tns.iter().map(TelephoneNumber::as_str).collect();
+        let mut client = self.client().await?;
+        // Opt-out writers take turns, so `opt_out_log.seq` (drawn under the lock) follows
+        // commit order: the lock is released only after the commit is visible, and a reader
+        // paging by `seq` can never see a change before an earlier-numbered one.
+        let tx = locked_tx(&mut client, OPT_OUT_LOCK).await?;
+        require_brand(&tx, brand).await?;
+        // One statement for the whole call (an import may hold many thousands of numbers):
+        // change the state of each number whose state differs, and log exactly those, in the
+        // order given.
+        let change = if opted_out {
+            "changed AS (INSERT INTO opt_outs (brand_id, tn, at) \
+             SELECT $1::bigint, tn, $3::bigint FROM input \
+             ON CONFLICT (brand_id, tn) DO NOTHING RETURNING tn)"
+        } else {
+            "changed AS (DELETE FROM opt_outs o USING input i \
+             WHERE o.brand_id = $1::bigint AND o.tn = i.tn RETURNING o.tn)"
+        };
+        let n = tx
+            .execute(
+                &format!(
+                    "WITH input AS (SELECT tn, ord FROM UNNEST($2::text[]) WITH ORDINALITY \
+                     AS t(tn, ord)), {change} \
+                     INSERT INTO opt_out_log (brand_id, tn, opted_out, source, at) \
+                     SELECT $1::bigint, input.tn, $5::boolean, $4::text, $3::bigint \
+                     FROM changed JOIN input USING (tn) ORDER BY input.ord"
+                ),
+                &[&brand.0, &tns, &now, &source, &opted_out],
+            )
+            .await
+            .map_err(map_pg)?;
+        tx.commit().await.map_err(map_pg)?;
+        Ok(n)
+    }
+
+    async fn opt_out_changes(
+        &self,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<OptOutChange>, StoreError> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT seq, brand_id, tn, opted_out, source, at FROM opt_out_log \
+                 WHERE seq > $1 ORDER BY seq LIMIT $2",
+                &[&after_seq, &i64::from(limit)],
+            )
+            .await
+            .map_err(map_pg)?;
+        rows.iter()
+            .map(|r| {
+                let tn: &str = r.try_get(2).map_err(map_pg)?;
+                Ok(OptOutChange {
+                    seq: r.try_get(0).map_err(map_pg)?,
+                    brand: BrandId(r.try_get(1).map_err(map_pg)?),
+                    tn: stored_tn(tn)?,
+                    opted_out: r.try_get(3).map_err(map_pg)?,
+                    source: r.try_get(4).map_err(map_pg)?,
+                    at: r.try_get(5).map_err(map_pg)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn is_opted_out(&self, brand: BrandId, tn: &TelephoneNumber) -> Result<bool, StoreError> {
+        Ok(self
+            .client()
+            .await?
+            .query_opt(
+                "SELECT 1 FROM opt_outs WHERE brand_id = $1 AND tn = $2",
+                &[&brand.0, &tn.as_str()],
+            )
+            .await
+            .map_err(map_pg)?
+            .is_some())
+    }
+
+    async fn record_brand_event(
+        &self,
+        brand: BrandId,
+        kind: &str,
+        detail: &serde_json::Value,
+        now: i64,
+    ) -> Result<BrandEvent, StoreError> {
+        let json = to_json(detail)?;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(map_pg)?;
+        require_brand(&tx, brand).await?;
+        let row = tx
+            .query_one(
+                "INSERT INTO brand_events (brand_id, at, kind, detail) VALUES ($1, $2, $3, $4) \
+                 RETURNING seq",
+                &[&brand.0, &now, &kind, &json],
+            )
+            .await
+            .map_err(map_pg)?;
+        let seq = row.try_get(0).map_err(map_pg)?;
+        tx.commit().await.map_err(map_pg)?;
+        Ok(BrandEvent {
+            seq,
+            brand,
+            at: now,
+            kind: kind.to_owned(),
+            detail: detail.clone(),
+        })
+    }
+
+    async fn brand_events(
+        &self,
+        brand: BrandId,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<BrandEvent>, StoreError> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT seq, at, kind, detail FROM brand_events \
+                 WHERE brand_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3",
+                &[&brand.0, &before.unwrap_or(i64::MAX), &i64::from(limit)],
+            )
+            .await
+            .map_err(map_pg)?;
+        rows.iter()
+            .map(|r| {
+                let detail: &str = r.try_get(3).map_err(map_pg)?;
+                Ok(BrandEvent {
+                    seq: r.try_get(0).map_err(map_pg)?,
+                    brand,
+                    at: r.try_get(1).map_err(map_pg)?,
+                    kind: r.try_get(2).map_err(map_pg)?,
+                    detail: from_json("event detail", detail)?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// The stored brand blocks that can share a number with a block (digits, the block's first
+/// number, its last), by first number: stored blocks are disjoint, so they start at the one
+/// with the greatest first number at or below the block's first.
+const COVER_PROBE: &str = "SELECT brand_id, kind, first, last FROM brand_numbers WHERE digits = $1 \
+     AND first <= $3 AND first >= COALESCE((SELECT first FROM brand_numbers \
+     WHERE digits = $1 AND first <= $2 ORDER BY first DESC LIMIT 1), $2) ORDER BY first";
+
+/// Starts a transaction holding the advisory lock `key` until it ends.
+async fn locked_tx(
+    client: &mut deadpool_postgres::Object,
+    key: i64,
+) -> Result<deadpool_postgres::Transaction<'_>, StoreError> {
+    let tx = client.transaction().await.map_err(map_pg)?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&key])
+        .await
+        .map_err(map_pg)?;
+    Ok(tx)
+}
+
+async fn bump_policy(tx: &deadpool_postgres::Transaction<'_>) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE policy_meta SET version = version + 1 WHERE id = 1",
+        &[],
+    )
+    .await
+    .map_err(map_pg)
+    .map(|_| ())
+}
+
+async fn require_brand(
+    tx: &deadpool_postgres::Transaction<'_>,
+    id: BrandId,
+) -> Result<(), StoreError> {
+    let row = tx
+        .query_opt("SELECT id FROM brands WHERE id = $1", &[&id.0])
+        .await
+        .map_err(map_pg)?;
+    row.map(|_| ()).ok_or_else(|| brand_not_found(id))
+}
+
+fn digits_i32(b: &NumberBlock) -> i32 {
+    i32::try_from(b.digits()).unwrap_or(i32::MAX)
+}
+
+/// Brands matching `tail` (a `WHERE` and/or `ORDER BY` clause), with their logos' metadata.
+async fn query_brands(
+    c: &impl GenericClient,
+    tail: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Vec<Brand>, StoreError> {
+    let rows = c
+        .query(&format!("{BRAND_SELECT}{tail}"), params)
+        .await
+        .map_err(map_pg)?;
+    rows.iter()
+        .map(|r| {
+            let logo = match r.try_get::<_, Option<String>>(9).map_err(map_pg)? {
+                Some(content_type) => Some((
+                    content_type,
+                    r.try_get(10).map_err(map_pg)?,
+                    r.try_get(11).map_err(map_pg)?,
+                    r.try_get(12).map_err(map_pg)?,
+                )),
+                None => None,
+            };
+            BrandRow {
+                id: r.try_get(0).map_err(map_pg)?,
+                slug: r.try_get(1).map_err(map_pg)?,
+                customer: r.try_get(2).map_err(map_pg)?,
+                legal_name: r.try_get(3).map_err(map_pg)?,
+                display_name: r.try_get(4).map_err(map_pg)?,
+                call_reasons: r.try_get(5).map_err(map_pg)?,
+                never_ask: r.try_get(6).map_err(map_pg)?,
+                created_at: r.try_get(7).map_err(map_pg)?,
+                updated_at: r.try_get(8).map_err(map_pg)?,
+                logo,
+            }
+            .into_brand()
+        })
+        .collect()
+}
+
+/// The partners of one brand (`None`: of all brands), by id, with their numbers. Run it in a
+/// REPEATABLE READ transaction so both queries see one snapshot.
+async fn read_partners(
+    c: &impl GenericClient,
+    brand: Option<BrandId>,
+) -> Result<Vec<Partner>, StoreError> {
+    let brand = brand.map(|b| b.0);
+    let mut rows = Vec::new();
+    for r in c
+        .query(
+            &format!("{PARTNER_SELECT} WHERE $1::bigint IS NULL OR brand_id = $1 ORDER BY id"),
+            &[&brand],
+        )
+        .await
+        .map_err(map_pg)?
+    {
+        rows.push(PartnerRow {
+            id: r.try_get(0).map_err(map_pg)?,
+            brand: r.try_get(1).map_err(map_pg)?,
+            customer: r.try_get(2).map_err(map_pg)?,
+            reasons: r.try_get(3).map_err(map_pg)?,
+            valid_from: r.try_get(4).map_err(map_pg)?,
+            valid_until: r.try_get(5).map_err(map_pg)?,
+            revoked_at: r.try_get(6).map_err(map_pg)?,
+            created_at: r.try_get(7).map_err(map_pg)?,
+        });
+    }
+    let mut numbers = Vec::new();
+    for r in c
+        .query(
+            "SELECT n.partner_id, n.start, n.count FROM partner_numbers n \
+             JOIN partners p ON p.id = n.partner_id \
+             WHERE $1::bigint IS NULL OR p.brand_id = $1 ORDER BY n.partner_id, n.pos",
+            &[&brand],
+        )
+        .await
+        .map_err(map_pg)?
+    {
+        numbers.push((
+            r.try_get(0).map_err(map_pg)?,
+            r.try_get(1).map_err(map_pg)?,
+            r.try_get(2).map_err(map_pg)?,
+        ));
+    }
+    assemble_partners(rows, numbers)
 }
 
 fn idempotency_row(r: &tokio_postgres::Row) -> Result<IdempotencyRecord, StoreError> {

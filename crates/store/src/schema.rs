@@ -101,4 +101,179 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         CREATE INDEX idempotency_created_at ON idempotency (created_at);
     ",
     },
+    Migration {
+        version: 3,
+        // Brands. `policy_meta.version` is the policy version, bumped by every write to brands,
+        // logos, brand numbers, partners and the DNO list (kept apart from the inventory
+        // version so neither kind of write waits on the other's row). Brand and DNO blocks are
+        // stored like `number_blocks` (disjoint, keyed by length and first number, so one probe
+        // finds the only block that can overlap). JSON columns: `call_reasons` (array of
+        // {code, text, marketing}), `never_ask` and `reasons` (arrays of strings), `detail`.
+        // `opt_outs` holds the numbers opted out now; `opt_out_log` every change, its `seq`
+        // assigned in commit order (writers are serialised) so readers can page by it.
+        sqlite: "
+        CREATE TABLE policy_meta (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
+        INSERT INTO policy_meta (id, version) VALUES (1, 0);
+        CREATE TABLE brands (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            slug TEXT NOT NULL UNIQUE,
+            customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+            legal_name TEXT NOT NULL,
+            display_name TEXT NOT NULL,
+            call_reasons TEXT NOT NULL,
+            never_ask TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        );
+        CREATE TABLE brand_logos (
+            brand_id INTEGER PRIMARY KEY REFERENCES brands(id) ON DELETE CASCADE,
+            content_type TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            len INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            bytes BLOB NOT NULL
+        );
+        CREATE TABLE brand_numbers (
+            digits INTEGER NOT NULL,
+            first INTEGER NOT NULL,
+            last INTEGER NOT NULL,
+            start TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            brand_id INTEGER NOT NULL REFERENCES brands(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL CHECK (kind IN ('listed', 'inbound_only')),
+            PRIMARY KEY (digits, first)
+        );
+        CREATE INDEX brand_numbers_brand ON brand_numbers (brand_id);
+        CREATE TABLE partners (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            brand_id INTEGER NOT NULL REFERENCES brands(id) ON DELETE CASCADE,
+            customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+            reasons TEXT NOT NULL,
+            valid_from INTEGER NOT NULL,
+            valid_until INTEGER,
+            revoked_at INTEGER,
+            created_at INTEGER NOT NULL
+        );
+        CREATE INDEX partners_brand ON partners (brand_id);
+        CREATE TABLE partner_numbers (
+            partner_id INTEGER NOT NULL REFERENCES partners(id) ON DELETE CASCADE,
+            pos INTEGER NOT NULL,
+            start TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY (partner_id, pos)
+        );
+        CREATE TABLE dno_blocks (
+            digits INTEGER NOT NULL,
+            first INTEGER NOT NULL,
+            last INTEGER NOT NULL,
+            start TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY (digits, first)
+        );
+        CREATE TABLE opt_outs (
+            brand_id INTEGER NOT NULL REFERENCES brands(id) ON DELETE CASCADE,
+            tn TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            PRIMARY KEY (brand_id, tn)
+        );
+        CREATE TABLE opt_out_log (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            brand_id INTEGER NOT NULL REFERENCES brands(id) ON DELETE CASCADE,
+            tn TEXT NOT NULL,
+            opted_out INTEGER NOT NULL,
+            source TEXT NOT NULL,
+            at INTEGER NOT NULL
+        );
+        CREATE TABLE brand_events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            brand_id INTEGER NOT NULL REFERENCES brands(id) ON DELETE CASCADE,
+            at INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            detail TEXT NOT NULL
+        );
+        CREATE INDEX brand_events_brand ON brand_events (brand_id, seq);
+    ",
+        postgres: "
+        CREATE TABLE policy_meta (id INTEGER PRIMARY KEY CHECK (id = 1), version BIGINT NOT NULL);
+        INSERT INTO policy_meta (id, version) VALUES (1, 0);
+        CREATE TABLE brands (
+            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            slug TEXT NOT NULL UNIQUE,
+            customer_id BIGINT NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+            legal_name TEXT NOT NULL,
+            display_name TEXT NOT NULL,
+            call_reasons TEXT NOT NULL,
+            never_ask TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL
+        );
+        CREATE TABLE brand_logos (
+            brand_id BIGINT PRIMARY KEY REFERENCES brands(id) ON DELETE CASCADE,
+            content_type TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            len BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            bytes BYTEA NOT NULL
+        );
+        CREATE TABLE brand_numbers (
+            digits INTEGER NOT NULL,
+            first BIGINT NOT NULL,
+            last BIGINT NOT NULL,
+            start TEXT NOT NULL,
+            count BIGINT NOT NULL,
+            brand_id BIGINT NOT NULL REFERENCES brands(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL CHECK (kind IN ('listed', 'inbound_only')),
+            PRIMARY KEY (digits, first)
+        );
+        CREATE INDEX brand_numbers_brand ON brand_numbers (brand_id);
+        CREATE TABLE partners (
+            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            brand_id BIGINT NOT NULL REFERENCES brands(id) ON DELETE CASCADE,
+            customer_id BIGINT NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+            reasons TEXT NOT NULL,
+            valid_from BIGINT NOT NULL,
+            valid_until BIGINT,
+            revoked_at BIGINT,
+            created_at BIGINT NOT NULL
+        );
+        CREATE INDEX partners_brand ON partners (brand_id);
+        CREATE TABLE partner_numbers (
+            partner_id BIGINT NOT NULL REFERENCES partners(id) ON DELETE CASCADE,
+            pos INTEGER NOT NULL,
+            start TEXT NOT NULL,
+            count BIGINT NOT NULL,
+            PRIMARY KEY (partner_id, pos)
+        );
+        CREATE TABLE dno_blocks (
+            digits INTEGER NOT NULL,
+            first BIGINT NOT NULL,
+            last BIGINT NOT NULL,
+            start TEXT NOT NULL,
+            count BIGINT NOT NULL,
+            PRIMARY KEY (digits, first)
+        );
+        CREATE TABLE opt_outs (
+            brand_id BIGINT NOT NULL REFERENCES brands(id) ON DELETE CASCADE,
+            tn TEXT NOT NULL,
+            at BIGINT NOT NULL,
+            PRIMARY KEY (brand_id, tn)
+        );
+        CREATE TABLE opt_out_log (
+            seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            brand_id BIGINT NOT NULL REFERENCES brands(id) ON DELETE CASCADE,
+            tn TEXT NOT NULL,
+            opted_out BOOLEAN NOT NULL,
+            source TEXT NOT NULL,
+            at BIGINT NOT NULL
+        );
+        CREATE TABLE brand_events (
+            seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            brand_id BIGINT NOT NULL REFERENCES brands(id) ON DELETE CASCADE,
+            at BIGINT NOT NULL,
+            kind TEXT NOT NULL,
+            detail TEXT NOT NULL
+        );
+        CREATE INDEX brand_events_brand ON brand_events (brand_id, seq);
+    ",
+    },
 ];

@@ -9,6 +9,15 @@ use async_trait::async_trait;
 use passport::TelephoneNumber;
 use rusqlite::{Connection, OptionalExtension as _, TransactionBehavior, params};
 
+use crate::brand::{
+    Brand, BrandBlock, BrandEvent, BrandFields, BrandId, BrandNumberKind, BrandPolicy, LogoMeta,
+    NewPartner, OptOutChange, Partner, PartnerId,
+};
+use crate::brand_rows::{
+    BRAND_SELECT, BrandRow, PARTNER_SELECT, PartnerRow, assemble_partners, brand_not_found,
+    brand_overlap, covers, distinct_tns, from_json, not_listed, stored_block, stored_kind,
+    stored_tn, to_json,
+};
 use crate::model::{
     ApiKeyRecord, Customer, CustomerId, IDEMPOTENCY_TTL_SECS, IdempotencyRecord, Inventory,
     NumberBlock, OwnedBlock, Trunk,
@@ -458,6 +467,786 @@ impl Store for SqliteStore {
         })
         .await
     }
+
+    async fn create_brand(
+        &self,
+        slug: &str,
+        customer: CustomerId,
+        fields: &BrandFields,
+        now: i64,
+    ) -> Result<Brand, StoreError> {
+        let slug = slug.to_owned();
+        let fields = fields.clone();
+        let reasons = to_json(&fields.call_reasons)?;
+        let never_ask = to_json(&fields.never_ask)?;
+        self.try_run(move |c| {
+            let tx = write_tx(c)?;
+            require_customer(&tx, customer)?;
+            let taken: Option<i64> = tx
+                .query_row("SELECT id FROM brands WHERE slug = ?1", [&slug], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .map_err(backend)?;
+            if taken.is_some() {
+                return Err(StoreError::Conflict {
+                    what: "brand",
+                    detail: format!("slug {slug:?} is taken"),
+                });
+            }
+            tx.execute(
+                "INSERT INTO brands (slug, customer_id, legal_name, display_name, call_reasons, \
+                 never_ask, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+                params![
+                    slug,
+                    customer.0,
+                    fields.legal_name,
+                    fields.display_name,
+                    reasons,
+                    never_ask,
+                    now
+                ],
+            )
+            .map_err(map_sqlite)?;
+            let id = BrandId(tx.last_insert_rowid());
+            bump_policy(&tx)?;
+            tx.commit().map_err(backend)?;
+            Ok(Brand {
+                id,
+                slug,
+                customer,
+                legal_name: fields.legal_name,
+                display_name: fields.display_name,
+                call_reasons: fields.call_reasons,
+                never_ask: fields.never_ask,
+                logo: None,
+                created_at: now,
+                updated_at: now,
+            })
+        })
+        .await
+    }
+
+    async fn update_brand(
+        &self,
+        id: BrandId,
+        fields: &BrandFields,
+        now: i64,
+    ) -> Result<Brand, StoreError> {
+        let fields = fields.clone();
+        let reasons = to_json(&fields.call_reasons)?;
+        let never_ask = to_json(&fields.never_ask)?;
+        self.try_run(move |c| {
+            let tx = write_tx(c)?;
+            let n = tx
+                .execute(
+                    "UPDATE brands SET legal_name = ?2, display_name = ?3, call_reasons = ?4, \
+                     never_ask = ?5, updated_at = ?6 WHERE id = ?1",
+                    params![
+                        id.0,
+                        fields.legal_name,
+                        fields.display_name,
+                        reasons,
+                        never_ask,
+                        now
+                    ],
+                )
+                .map_err(map_sqlite)?;
+            if n == 0 {
+                return Err(brand_not_found(id));
+            }
+            let brand = query_brands(&tx, " WHERE b.id = ?1", [id.0])?
+                .pop()
+                .ok_or_else(|| brand_not_found(id))?;
+            bump_policy(&tx)?;
+            tx.commit().map_err(backend)?;
+            Ok(brand)
+        })
+        .await
+    }
+
+    async fn brand_by_slug(&self, slug: &str) -> Result<Option<Brand>, StoreError> {
+        let slug = slug.to_owned();
+        self.try_run(move |c| Ok(query_brands(c, " WHERE b.slug = ?1", [slug])?.pop()))
+            .await
+    }
+
+    async fn brands(&self) -> Result<Vec<Brand>, StoreError> {
+        self.try_run(|c| query_brands(c, " ORDER BY b.id", []))
+            .await
+    }
+
+    async fn set_brand_logo(
+        &self,
+        id: BrandId,
+        content_type: &str,
+        digest: &str,
+        bytes: &[u8],
+        now: i64,
+    ) -> Result<LogoMeta, StoreError> {
+        let meta = LogoMeta {
+            content_type: content_type.to_owned(),
+            digest: digest.to_owned(),
+            len: u64::try_from(bytes.len()).unwrap_or(u64::MAX),
+            updated_at: now,
+        };
+        let bytes = bytes.to_vec();
+        self.try_run(move |c| {
+            let tx = write_tx(c)?;
+            require_brand(&tx, id)?;
+            tx.execute(
+                "INSERT INTO brand_logos (brand_id, content_type, digest, len, updated_at, bytes) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (brand_id) DO UPDATE SET \
+                 content_type = excluded.content_type, digest = excluded.digest, \
+                 len = excluded.len, updated_at = excluded.updated_at, bytes = excluded.bytes",
+                params![
+                    id.0,
+                    meta.content_type,
+                    meta.digest,
+                    to_i64(meta.len),
+                    meta.updated_at,
+                    bytes
+                ],
+            )
+            .map_err(map_sqlite)?;
+            bump_policy(&tx)?;
+            tx.commit().map_err(backend)?;
+            Ok(meta)
+        })
+        .await
+    }
+
+    async fn brand_logo(&self, id: BrandId) -> Result<Option<(LogoMeta, Vec<u8>)>, StoreError> {
+        self.try_run(move |c| {
+            let row: Option<(String, String, i64, i64, Vec<u8>)> = c
+                .query_row(
+                    "SELECT content_type, digest, len, updated_at, bytes FROM brand_logos \
+                     WHERE brand_id = ?1",
+                    [id.0],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                )
+                .optional()
+                .map_err(backend)?;
+            row.map(|(content_type, digest, len, updated_at, bytes)| {
+                let len = u64::try_from(len).map_err(backend)?;
+                Ok((
+                    LogoMeta {
+                        content_type,
+                        digest,
+                        len,
+                        updated_at,
+                    },
+                    bytes,
+                ))
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn add_brand_numbers(
+        &self,
+        id: BrandId,
+        kind: BrandNumberKind,
+        blocks: &[NumberBlock],
+    ) -> Result<(), StoreError> {
+        check_disjoint(blocks)?;
+        let blocks = blocks.to_vec();
+        self.try_run(move |c| {
+            let tx = write_tx(c)?;
+            require_brand(&tx, id)?;
+            {
+                // Stored brand blocks are disjoint: only the one with the greatest first number
+                // at or below the new block's last can overlap it.
+                let mut probe = tx
+                    .prepare_cached(
+                        "SELECT start, count, brand_id, last FROM brand_numbers \
+                         WHERE digits = ?1 AND first <= ?2 ORDER BY first DESC LIMIT 1",
+                    )
+                    .map_err(backend)?;
+                let mut insert = tx
+                    .prepare_cached(
+                        "INSERT INTO brand_numbers (digits, first, last, start, count, brand_id, \
+                         kind) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    )
+                    .map_err(backend)?;
+                for b in &blocks {
+                    let digits = to_i64(b.digits() as u64);
+                    let hit: Option<(String, i64, i64, i64)> = probe
+                        .query_row(params![digits, to_i64(b.last_value())], |r| {
+                            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                        })
+                        .optional()
+                        .map_err(backend)?;
+                    if let Some((start, count, owner, last)) = hit
+                        && last >= to_i64(b.first_value())
+                    {
+                        return Err(brand_overlap(b, &start, count, owner));
+                    }
+                    insert
+                        .execute(params![
+                            digits,
+                            to_i64(b.first_value()),
+                            to_i64(b.last_value()),
+                            b.start().as_str(),
+                            to_i64(b.count()),
+                            id.0,
+                            kind.as_str()
+                        ])
+                        .map_err(map_sqlite)?;
+                }
+            }
+            bump_policy(&tx)?;
+            tx.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn remove_brand_numbers(
+        &self,
+        id: BrandId,
+        kind: BrandNumberKind,
+        blocks: &[NumberBlock],
+    ) -> Result<u64, StoreError> {
+        let blocks = blocks.to_vec();
+        self.try_run(move |c| {
+            let tx = write_tx(c)?;
+            let mut removed = 0u64;
+            {
+                let mut del = tx
+                    .prepare_cached(
+                        "DELETE FROM brand_numbers WHERE digits = ?1 AND first = ?2 AND count = ?3 \
+                         AND brand_id = ?4 AND kind = ?5",
+                    )
+                    .map_err(backend)?;
+                for b in &blocks {
+                    let n = del
+                        .execute(params![
+                            to_i64(b.digits() as u64),
+                            to_i64(b.first_value()),
+                            to_i64(b.count()),
+                            id.0,
+                            kind.as_str()
+                        ])
+                        .map_err(backend)?;
+                    if n == 0 {
+                        // All or none: dropping the transaction rolls back what went before.
+                        return Err(StoreError::NotFound {
+                            what: "brand number block",
+                            key: b.to_string(),
+                        });
+                    }
+                    removed += n as u64;
+                }
+            }
+            bump_policy(&tx)?;
+            tx.commit().map_err(backend)?;
+            Ok(removed)
+        })
+        .await
+    }
+
+    async fn create_partner(&self, partner: &NewPartner, now: i64) -> Result<Partner, StoreError> {
+        check_disjoint(&partner.numbers)?;
+        let p = partner.clone();
+        let reasons = to_json(&p.reasons)?;
+        self.try_run(move |c| {
+            let tx = write_tx(c)?;
+            require_brand(&tx, p.brand)?;
+            require_customer(&tx, p.customer)?;
+            {
+                let mut probe = tx.prepare_cached(COVER_PROBE).map_err(backend)?;
+                for b in &p.numbers {
+                    let found = probe
+                        .query_map(
+                            params![
+                                to_i64(b.digits() as u64),
+                                to_i64(b.first_value()),
+                                to_i64(b.last_value())
+                            ],
+                            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                        )
+                        .map_err(backend)?
+                        .collect::<rusqlite::Result<Vec<_>>>()
+                        .map_err(backend)?;
+                    if !covers(&found, p.brand, b) {
+                        return Err(not_listed(p.brand, b));
+                    }
+                }
+            }
+            tx.execute(
+                "INSERT INTO partners (brand_id, customer_id, reasons, valid_from, valid_until, \
+                 created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    p.brand.0,
+                    p.customer.0,
+                    reasons,
+                    p.valid_from,
+                    p.valid_until,
+                    now
+                ],
+            )
+            .map_err(map_sqlite)?;
+            let id = PartnerId(tx.last_insert_rowid());
+            {
+                let mut insert = tx
+                    .prepare_cached(
+                        "INSERT INTO partner_numbers (partner_id, pos, start, count) \
+                         VALUES (?1, ?2, ?3, ?4)",
+                    )
+                    .map_err(backend)?;
+                for (pos, b) in p.numbers.iter().enumerate() {
+                    insert
+                        .execute(params![
+                            id.0,
+                            to_i64(pos as u64),
+                            b.start().as_str(),
+                            to_i64(b.count())
+                        ])
+                        .map_err(map_sqlite)?;
+                }
+            }
+            bump_policy(&tx)?;
+            tx.commit().map_err(backend)?;
+            Ok(Partner {
+                id,
+                brand: p.brand,
+                customer: p.customer,
+                numbers: p.numbers,
+                reasons: p.reasons,
+                valid_from: p.valid_from,
+                valid_until: p.valid_until,
+                revoked_at: None,
+                created_at: now,
+            })
+        })
+        .await
+    }
+
+    async fn revoke_partner(
+        &self,
+        brand: BrandId,
+        id: PartnerId,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        self.try_run(move |c| {
+            let tx = write_tx(c)?;
+            let n = tx
+                .execute(
+                    "UPDATE partners SET revoked_at = ?1 \
+                     WHERE id = ?2 AND brand_id = ?3 AND revoked_at IS NULL",
+                    params![now, id.0, brand.0],
+                )
+                .map_err(backend)?;
+            if n > 0 {
+                bump_policy(&tx)?;
+            }
+            tx.commit().map_err(backend)?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn partners(&self, brand: BrandId) -> Result<Vec<Partner>, StoreError> {
+        self.try_run(move |c| {
+            let tx = c.transaction().map_err(backend)?;
+            read_partners(&tx, Some(brand))
+        })
+        .await
+    }
+
+    async fn replace_dno(&self, blocks: &[NumberBlock]) -> Result<u64, StoreError> {
+        check_disjoint(blocks)?;
+        let blocks = blocks.to_vec();
+        self.try_run(move |c| {
+            let tx = write_tx(c)?;
+            tx.execute("DELETE FROM dno_blocks", []).map_err(backend)?;
+            {
+                let mut insert = tx
+                    .prepare_cached(
+                        "INSERT INTO dno_blocks (digits, first, last, start, count) \
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                    )
+                    .map_err(backend)?;
+                for b in &blocks {
+                    insert
+                        .execute(params![
+                            to_i64(b.digits() as u64),
+                            to_i64(b.first_value()),
+                            to_i64(b.last_value()),
+                            b.start().as_str(),
+                            to_i64(b.count())
+                        ])
+                        .map_err(map_sqlite)?;
+                }
+            }
+            bump_policy(&tx)?;
+            tx.commit().map_err(backend)?;
+            Ok(blocks.len() as u64)
+        })
+        .await
+    }
+
+    async fn brand_policy(&self) -> Result<BrandPolicy, StoreError> {
+        self.try_run(|c| {
+            // One read transaction: a consistent snapshot with its version.
+            let tx = c.transaction().map_err(backend)?;
+            let version = tx
+                .query_row("SELECT version FROM policy_meta WHERE id = 1", [], |r| {
+                    r.get(0)
+                })
+                .map_err(backend)?;
+            let brands = query_brands(&tx, " ORDER BY b.id", [])?;
+            let blocks = {
+                let mut s = tx
+                    .prepare(
+                        "SELECT brand_id, kind, start, count FROM brand_numbers \
+                         ORDER BY digits, first",
+                    )
+                    .map_err(backend)?;
+                let rows = s
+                    .query_map([], |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, i64>(3)?,
+                        ))
+                    })
+                    .map_err(backend)?;
+                let mut out = Vec::new();
+                for row in rows {
+                    let (brand, kind, start, count) = row.map_err(backend)?;
+                    out.push(BrandBlock {
+                        brand: BrandId(brand),
+                        kind: stored_kind(&kind)?,
+                        block: stored_block(&start, count)?,
+                    });
+                }
+                out
+            };
+            let partners = read_partners(&tx, None)?;
+            let dno = {
+                let mut s = tx
+                    .prepare("SELECT start, count FROM dno_blocks ORDER BY digits, first")
+                    .map_err(backend)?;
+                let rows = s
+                    .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+                    .map_err(backend)?;
+                let mut out = Vec::new();
+                for row in rows {
+                    let (start, count) = row.map_err(backend)?;
+                    out.push(stored_block(&start, count)?);
+                }
+                out
+            };
+            Ok(BrandPolicy {
+                version,
+                brands,
+                blocks,
+                partners,
+                dno,
+            })
+        })
+        .await
+    }
+
+    async fn policy_version(&self) -> Result<i64, StoreError> {
+        self.run(|c| {
+            c.query_row("SELECT version FROM policy_meta WHERE id = 1", [], |r| {
+                r.get(0)
+            })
+        })
+        .await
+    }
+
+    async fn set_opt_outs(
+        &self,
+        brand: BrandId,
+        tns: &[TelephoneNumber],
+        opted_out: bool,
+        source: &str,
+        now: i64,
+    ) -> Result<u64, StoreError> {
+        let tns = distinct_tns(tns);
+        let source = source.to_owned();
+        self.try_run(move |c| {
+            // One writer at a time on the one connection: `seq` follows commit order.
+            let tx = write_tx(c)?;
+            require_brand(&tx, brand)?;
+            let mut changed = 0u64;
+            {
+                let mut opt_out = tx
+                    .prepare_cached(
+                        "INSERT INTO opt_outs (brand_id, tn, at) VALUES (?1, ?2, ?3) \
+                         ON CONFLICT (brand_id, tn) DO NOTHING",
+                    )
+                    .map_err(backend)?;
+                let mut opt_in = tx
+                    .prepare_cached("DELETE FROM opt_outs WHERE brand_id = ?1 AND tn = ?2")
+                    .map_err(backend)?;
+                let mut log = tx
+                    .prepare_cached(
+                        "INSERT INTO opt_out_log (brand_id, tn, opted_out, source, at) \
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                    )
+                    .map_err(backend)?;
+                for tn in &tns {
+                    let n = if opted_out {
+                        opt_out.execute(params![brand.0, tn.as_str(), now])
+                    } else {
+                        opt_in.execute(params![brand.0, tn.as_str()])
+                    }
+                    .map_err(map_sqlite)?;
+                    if n > 0 {
+                        log.execute(params![brand.0, tn.as_str(), opted_out, source, now])
+                            .map_err(map_sqlite)?;
+                        changed += 1;
+                    }
+                }
+            }
+            tx.commit().map_err(backend)?;
+            Ok(changed)
+        })
+        .await
+    }
+
+    async fn opt_out_changes(
+        &self,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<OptOutChange>, StoreError> {
+        self.try_run(move |c| {
+            let mut s = c
+                .prepare_cached(
+                    "SELECT seq, brand_id, tn, opted_out, source, at FROM opt_out_log \
+                     WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+                )
+                .map_err(backend)?;
+            let rows = s
+                .query_map(params![after_seq, i64::from(limit)], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, bool>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, i64>(5)?,
+                    ))
+                })
+                .map_err(backend)?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (seq, brand, tn, opted_out, source, at) = row.map_err(backend)?;
+                out.push(OptOutChange {
+                    seq,
+                    brand: BrandId(brand),
+                    tn: stored_tn(&tn)?,
+                    opted_out,
+                    source,
+                    at,
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn is_opted_out(&self, brand: BrandId, tn: &TelephoneNumber) -> Result<bool, StoreError> {
+        let tn = *tn;
+        self.run(move |c| {
+            c.query_row(
+                "SELECT 1 FROM opt_outs WHERE brand_id = ?1 AND tn = ?2",
+                params![brand.0, tn.as_str()],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|found| found.is_some())
+        })
+        .await
+    }
+
+    async fn record_brand_event(
+        &self,
+        brand: BrandId,
+        kind: &str,
+        detail: &serde_json::Value,
+        now: i64,
+    ) -> Result<BrandEvent, StoreError> {
+        let kind = kind.to_owned();
+        let detail = detail.clone();
+        let json = to_json(&detail)?;
+        self.try_run(move |c| {
+            let tx = write_tx(c)?;
+            require_brand(&tx, brand)?;
+            tx.execute(
+                "INSERT INTO brand_events (brand_id, at, kind, detail) VALUES (?1, ?2, ?3, ?4)",
+                params![brand.0, now, kind, json],
+            )
+            .map_err(map_sqlite)?;
+            let seq = tx.last_insert_rowid();
+            tx.commit().map_err(backend)?;
+            Ok(BrandEvent {
+                seq,
+                brand,
+                at: now,
+                kind,
+                detail,
+            })
+        })
+        .await
+    }
+
+    async fn brand_events(
+        &self,
+        brand: BrandId,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<BrandEvent>, StoreError> {
+        self.try_run(move |c| {
+            let mut s = c
+                .prepare_cached(
+                    "SELECT seq, at, kind, detail FROM brand_events \
+                     WHERE brand_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3",
+                )
+                .map_err(backend)?;
+            let rows = s
+                .query_map(
+                    params![brand.0, before.unwrap_or(i64::MAX), i64::from(limit)],
+                    |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, i64>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, String>(3)?,
+                        ))
+                    },
+                )
+                .map_err(backend)?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (seq, at, kind, detail) = row.map_err(backend)?;
+                out.push(BrandEvent {
+                    seq,
+                    brand,
+                    at,
+                    kind,
+                    detail: from_json("event detail", &detail)?,
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+}
+
+/// The stored brand blocks that can share a number with a block (digits, the block's first
+/// number, its last), by first number: stored blocks are disjoint, so they start at the one
+/// with the greatest first number at or below the block's first.
+const COVER_PROBE: &str = "SELECT brand_id, kind, first, last FROM brand_numbers WHERE digits = ?1 \
+     AND first <= ?3 AND first >= COALESCE((SELECT first FROM brand_numbers \
+     WHERE digits = ?1 AND first <= ?2 ORDER BY first DESC LIMIT 1), ?2) ORDER BY first";
+
+/// Starts a write transaction, taking SQLite's write lock at once.
+fn write_tx(c: &mut Connection) -> Result<rusqlite::Transaction<'_>, StoreError> {
+    c.transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(backend)
+}
+
+fn bump_policy(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE policy_meta SET version = version + 1 WHERE id = 1",
+        [],
+    )
+    .map(|_| ())
+    .map_err(backend)
+}
+
+fn require_brand(tx: &rusqlite::Transaction<'_>, id: BrandId) -> Result<(), StoreError> {
+    let found: Option<i64> = tx
+        .query_row("SELECT id FROM brands WHERE id = ?1", [id.0], |r| r.get(0))
+        .optional()
+        .map_err(backend)?;
+    found.map(|_| ()).ok_or_else(|| brand_not_found(id))
+}
+
+/// Brands matching `tail` (a `WHERE` and/or `ORDER BY` clause), with their logos' metadata.
+fn query_brands<P: rusqlite::Params>(
+    c: &Connection,
+    tail: &str,
+    params: P,
+) -> Result<Vec<Brand>, StoreError> {
+    let mut s = c
+        .prepare_cached(&format!("{BRAND_SELECT}{tail}"))
+        .map_err(backend)?;
+    let rows = s
+        .query_map(params, |r| {
+            let logo = match r.get::<_, Option<String>>(9)? {
+                Some(content_type) => Some((content_type, r.get(10)?, r.get(11)?, r.get(12)?)),
+                None => None,
+            };
+            Ok(BrandRow {
+                id: r.get(0)?,
+                slug: r.get(1)?,
+                customer: r.get(2)?,
+                legal_name: r.get(3)?,
+                display_name: r.get(4)?,
+                call_reasons: r.get(5)?,
+                never_ask: r.get(6)?,
+                created_at: r.get(7)?,
+                updated_at: r.get(8)?,
+                logo,
+            })
+        })
+        .map_err(backend)?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(row.map_err(backend)?.into_brand()?);
+    }
+    Ok(out)
+}
+
+/// The partners of one brand (`None`: of all brands), by id, with their numbers.
+fn read_partners(c: &Connection, brand: Option<BrandId>) -> Result<Vec<Partner>, StoreError> {
+    let brand = brand.map(|b| b.0);
+    let rows = {
+        let mut s = c
+            .prepare_cached(&format!(
+                "{PARTNER_SELECT} WHERE ?1 IS NULL OR brand_id = ?1 ORDER BY id"
+            ))
+            .map_err(backend)?;
+        let rows = s
+            .query_map([brand], |r| {
+                Ok(PartnerRow {
+                    id: r.get(0)?,
+                    brand: r.get(1)?,
+                    customer: r.get(2)?,
+                    reasons: r.get(3)?,
+                    valid_from: r.get(4)?,
+                    valid_until: r.get(5)?,
+                    revoked_at: r.get(6)?,
+                    created_at: r.get(7)?,
+                })
+            })
+            .map_err(backend)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(backend)?
+    };
+    let numbers = {
+        let mut s = c
+            .prepare_cached(
+                "SELECT n.partner_id, n.start, n.count FROM partner_numbers n \
+                 JOIN partners p ON p.id = n.partner_id \
+                 WHERE ?1 IS NULL OR p.brand_id = ?1 ORDER BY n.partner_id, n.pos",
+            )
+            .map_err(backend)?;
+        let rows = s
+            .query_map([brand], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(backend)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(backend)?
+    };
+    assemble_partners(rows, numbers)
 }
 
 /// Rebuilds a stored idempotency record, refusing a status that is not an HTTP status.
@@ -556,6 +1345,6 @@ mod tests {
             })
             .await
             .unwrap();
-        assert_eq!(versions, vec![1, 2]);
+        assert_eq!(versions, vec![1, 2, 3]);
     }
 }

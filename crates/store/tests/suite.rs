@@ -12,14 +12,58 @@
     reason = "test code: a failed step is a failed test"
 )]
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use passport::TelephoneNumber;
+use serde_json::json;
 use store::postgres::PgStore;
 use store::sqlite::SqliteStore;
-use store::{IDEMPOTENCY_TTL_SECS, NewApiKey, NumberBlock, Scope, Store, StoreError};
+use store::{
+    BrandBlock, BrandFields, BrandId, BrandNumberKind, CallReason, CustomerId,
+    IDEMPOTENCY_TTL_SECS, NewApiKey, NewPartner, NumberBlock, OptOutChange, PartnerId, Scope,
+    Store, StoreError,
+};
 
 fn block(start: &str, count: u64) -> NumberBlock {
     NumberBlock::new(TelephoneNumber::parse(start).unwrap(), count).unwrap()
 }
+
+fn tn(s: &str) -> TelephoneNumber {
+    TelephoneNumber::parse(s).unwrap()
+}
+
+fn fields(display_name: &str) -> BrandFields {
+    BrandFields {
+        legal_name: format!("{display_name} plc"),
+        display_name: display_name.to_owned(),
+        call_reasons: vec![
+            CallReason {
+                code: "fraud-alert".into(),
+                text: "Card fraud alert".into(),
+                marketing: false,
+            },
+            CallReason {
+                code: "offers".into(),
+                text: "Savings offers".into(),
+                marketing: true,
+            },
+        ],
+        never_ask: vec![
+            "We will never ask for your PIN".into(),
+            "We will never ask you to move money".into(),
+        ],
+    }
+}
+
+fn is_conflict<T: std::fmt::Debug>(r: &Result<T, StoreError>) -> bool {
+    matches!(r, Err(StoreError::Conflict { .. }))
+}
+
+fn is_not_found<T: std::fmt::Debug>(r: &Result<T, StoreError>) -> bool {
+    matches!(r, Err(StoreError::NotFound { .. }))
+}
+
+const T0: i64 = 1_700_000_000;
 
 fn pg_url() -> String {
     std::env::var("CALLPROOF_TEST_POSTGRES_URL")
@@ -99,6 +143,16 @@ suite!(
     removing_numbers_frees_them,
     unknown_customers_are_not_found,
     idempotency_records_keep_the_first_response_for_a_day,
+    brands_are_created_once_by_slug_and_updated_in_place,
+    brand_logos_are_set_replaced_and_read_back,
+    brand_numbers_are_added_and_removed_all_or_none_without_overlaps,
+    partners_are_authorised_on_listed_numbers_and_revoked_once,
+    the_dno_list_is_replaced_atomically,
+    the_policy_version_moves_on_policy_writes_only,
+    brand_policy_returns_what_was_written,
+    opt_outs_count_changes_and_page_in_order_with_sources,
+    brand_events_page_newest_first,
+    concurrent_opt_out_writers_and_a_paging_reader_see_every_change_once,
 );
 
 async fn customers_are_created_once_by_name(s: &dyn Store) {
@@ -353,4 +407,883 @@ async fn idempotency_records_keep_the_first_response_for_a_day(s: &dyn Store) {
     // Writing purged the expired "k2"... which was stored one second later: still there.
     assert!(s.idempotency_get("k2", expired).await.unwrap().is_some());
     assert_eq!(s.idempotency_get("k2", expired + 1).await.unwrap(), None);
+}
+
+async fn brands_are_created_once_by_slug_and_updated_in_place(s: &dyn Store) {
+    let acme = s.create_customer("Acme", None).await.unwrap();
+    let bank = s
+        .create_brand("acme-bank", acme.id, &fields("Acme Bank"), T0)
+        .await
+        .unwrap();
+    assert_eq!(
+        (bank.slug.as_str(), bank.customer, bank.logo.as_ref()),
+        ("acme-bank", acme.id, None)
+    );
+    assert_eq!((bank.created_at, bank.updated_at), (T0, T0));
+    assert_eq!(bank.call_reasons, fields("Acme Bank").call_reasons);
+    assert_eq!(bank.never_ask, fields("Acme Bank").never_ask);
+    assert_eq!(
+        s.brand_by_slug("acme-bank").await.unwrap(),
+        Some(bank.clone())
+    );
+    assert_eq!(s.brand_by_slug("nobody").await.unwrap(), None);
+
+    // A slug is taken once, whoever asks; an unknown customer gets nothing.
+    let taken = s
+        .create_brand("acme-bank", acme.id, &fields("Other"), T0)
+        .await;
+    assert!(is_conflict(&taken), "{taken:?}");
+    let ghost = s
+        .create_brand("ghost", CustomerId(999_999), &fields("Ghost"), T0)
+        .await;
+    assert!(is_not_found(&ghost), "{ghost:?}");
+    assert_eq!(s.brand_by_slug("ghost").await.unwrap(), None);
+
+    // An empty brand (no reasons, nothing it never asks) round-trips too.
+    let empty = BrandFields {
+        legal_name: "Acme Insurance Ltd".into(),
+        display_name: "Acme Insurance".into(),
+        call_reasons: vec![],
+        never_ask: vec![],
+    };
+    let insurer = s
+        .create_brand("acme-insurance", acme.id, &empty, T0 + 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.brands().await.unwrap(),
+        vec![bank.clone(), insurer.clone()]
+    );
+
+    // An update replaces the fields, keeps slug, customer and creation time.
+    let mut changed = fields("Acme");
+    changed.call_reasons.truncate(1);
+    changed.never_ask = vec!["We will never ask for your password".into()];
+    let updated = s.update_brand(bank.id, &changed, T0 + 60).await.unwrap();
+    assert_eq!(updated.id, bank.id);
+    assert_eq!(updated.slug, "acme-bank");
+    assert_eq!(updated.customer, acme.id);
+    assert_eq!((updated.created_at, updated.updated_at), (T0, T0 + 60));
+    assert_eq!(updated.display_name, "Acme");
+    assert_eq!(updated.legal_name, "Acme plc");
+    assert_eq!(updated.call_reasons, changed.call_reasons);
+    assert_eq!(updated.never_ask, changed.never_ask);
+    assert_eq!(
+        s.brand_by_slug("acme-bank").await.unwrap(),
+        Some(updated.clone())
+    );
+    assert_eq!(s.brands().await.unwrap(), vec![updated, insurer]);
+    let missing = s.update_brand(BrandId(999_999), &changed, T0).await;
+    assert!(is_not_found(&missing), "{missing:?}");
+}
+
+async fn brand_logos_are_set_replaced_and_read_back(s: &dyn Store) {
+    let acme = s.create_customer("Acme", None).await.unwrap();
+    let bank = s
+        .create_brand("acme-bank", acme.id, &fields("Acme Bank"), T0)
+        .await
+        .unwrap();
+    assert_eq!(s.brand_logo(bank.id).await.unwrap(), None);
+
+    let png: Vec<u8> = (0..=255u8).cycle().take(10_000).collect();
+    let meta = s
+        .set_brand_logo(bank.id, "image/png", "sha256-first", &png, T0 + 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        (meta.content_type.as_str(), meta.digest.as_str()),
+        ("image/png", "sha256-first")
+    );
+    assert_eq!((meta.len, meta.updated_at), (10_000, T0 + 10));
+    assert_eq!(
+        s.brand_logo(bank.id).await.unwrap(),
+        Some((meta.clone(), png))
+    );
+    // The brand carries the metadata; its own update time is its fields'.
+    let read = s.brand_by_slug("acme-bank").await.unwrap().unwrap();
+    assert_eq!(read.logo, Some(meta));
+    assert_eq!(read.updated_at, T0);
+
+    // Setting again replaces it whole.
+    let svg = br#"<svg xmlns="http://www.w3.org/2000/svg"/>"#.to_vec();
+    let replaced = s
+        .set_brand_logo(bank.id, "image/svg+xml", "sha256-second", &svg, T0 + 20)
+        .await
+        .unwrap();
+    assert_eq!(replaced.len, svg.len() as u64);
+    assert_eq!(
+        s.brand_logo(bank.id).await.unwrap(),
+        Some((replaced.clone(), svg))
+    );
+    assert_eq!(s.brands().await.unwrap()[0].logo, Some(replaced));
+
+    let ghost = s
+        .set_brand_logo(BrandId(999_999), "image/png", "sha256-x", b"x", T0)
+        .await;
+    assert!(is_not_found(&ghost), "{ghost:?}");
+    assert_eq!(s.brand_logo(BrandId(999_999)).await.unwrap(), None);
+}
+
+async fn brand_numbers_are_added_and_removed_all_or_none_without_overlaps(s: &dyn Store) {
+    use BrandNumberKind::{InboundOnly, Listed};
+    let acme = s.create_customer("Acme", None).await.unwrap();
+    let a = s
+        .create_brand("acme-bank", acme.id, &fields("Acme Bank"), T0)
+        .await
+        .unwrap();
+    let b = s
+        .create_brand("bravo", acme.id, &fields("Bravo"), T0)
+        .await
+        .unwrap();
+    s.add_brand_numbers(a.id, Listed, &[block("12155550000", 100)])
+        .await
+        .unwrap();
+    s.add_brand_numbers(a.id, InboundOnly, &[block("18005550000", 10)])
+        .await
+        .unwrap();
+    // Brand lists are apart from the inventory: the customer may own the same numbers.
+    s.add_numbers(acme.id, &[block("12155550000", 100)])
+        .await
+        .unwrap();
+
+    // Overlaps with any stored brand block (same brand other list, other brand), or within
+    // the call, are refused, and nothing of a refused call is kept.
+    for (brand, kind, blocks) in [
+        (a.id, InboundOnly, vec![block("12155550099", 1)]),
+        (a.id, Listed, vec![block("18005550005", 1)]),
+        (b.id, Listed, vec![block("12155549990", 20)]),
+        (b.id, InboundOnly, vec![block("18005550000", 10)]),
+        (
+            b.id,
+            Listed,
+            vec![block("13125550000", 10), block("13125550009", 1)],
+        ),
+        (
+            b.id,
+            Listed,
+            vec![block("14155550000", 10), block("12155550050", 1)],
+        ),
+    ] {
+        let r = s.add_brand_numbers(brand, kind, &blocks).await;
+        assert!(is_conflict(&r), "{brand:?} {kind:?} {blocks:?}: {r:?}");
+    }
+    let ghost = s
+        .add_brand_numbers(BrandId(999_999), Listed, &[block("19995550000", 1)])
+        .await;
+    assert!(is_not_found(&ghost), "{ghost:?}");
+    // Adjacent blocks and other lengths are fine.
+    s.add_brand_numbers(
+        b.id,
+        Listed,
+        &[block("12155550100", 5), block("2155550000", 100)],
+    )
+    .await
+    .unwrap();
+    let blocks = |p: store::BrandPolicy| -> Vec<(BrandId, BrandNumberKind, String)> {
+        p.blocks
+            .into_iter()
+            .map(|x| (x.brand, x.kind, x.block.to_string()))
+            .collect()
+    };
+    let expected = vec![
+        (b.id, Listed, "2155550000+100".to_owned()),
+        (a.id, Listed, "12155550000+100".to_owned()),
+        (b.id, Listed, "12155550100+5".to_owned()),
+        (a.id, InboundOnly, "18005550000+10".to_owned()),
+    ];
+    assert_eq!(blocks(s.brand_policy().await.unwrap()), expected);
+
+    // Removal: exactly as added, on the list it is on, of the brand it belongs to; all or none.
+    for (brand, kind, blocks) in [
+        (b.id, Listed, vec![block("12155550000", 100)]),
+        (a.id, InboundOnly, vec![block("12155550000", 100)]),
+        (a.id, Listed, vec![block("12155550000", 10)]),
+        (
+            a.id,
+            Listed,
+            vec![block("12155550000", 100), block("19995550000", 1)],
+        ),
+    ] {
+        let r = s.remove_brand_numbers(brand, kind, &blocks).await;
+        assert!(is_not_found(&r), "{brand:?} {kind:?} {blocks:?}: {r:?}");
+    }
+    assert_eq!(blocks(s.brand_policy().await.unwrap()), expected);
+    assert_eq!(
+        s.remove_brand_numbers(a.id, Listed, &[block("12155550000", 100)])
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        s.remove_brand_numbers(
+            b.id,
+            Listed,
+            &[block("2155550000", 100), block("12155550100", 5)]
+        )
+        .await
+        .unwrap(),
+        2
+    );
+    // Freed numbers may go to another brand.
+    s.add_brand_numbers(b.id, InboundOnly, &[block("12155550000", 100)])
+        .await
+        .unwrap();
+    assert_eq!(
+        blocks(s.brand_policy().await.unwrap()),
+        vec![
+            (b.id, InboundOnly, "12155550000+100".to_owned()),
+            (a.id, InboundOnly, "18005550000+10".to_owned()),
+        ]
+    );
+}
+
+async fn partners_are_authorised_on_listed_numbers_and_revoked_once(s: &dyn Store) {
+    use BrandNumberKind::{InboundOnly, Listed};
+    let acme = s.create_customer("Acme", None).await.unwrap();
+    let call_centre = s.create_customer("CallCo", None).await.unwrap();
+    let a = s
+        .create_brand("acme-bank", acme.id, &fields("Acme Bank"), T0)
+        .await
+        .unwrap();
+    let b = s
+        .create_brand("bravo", acme.id, &fields("Bravo"), T0)
+        .await
+        .unwrap();
+    s.add_brand_numbers(
+        a.id,
+        Listed,
+        &[block("12155550000", 100), block("12155550100", 100)],
+    )
+    .await
+    .unwrap();
+    s.add_brand_numbers(
+        a.id,
+        Listed,
+        &[block("12155550300", 10), block("18005550010", 10)],
+    )
+    .await
+    .unwrap();
+    s.add_brand_numbers(a.id, InboundOnly, &[block("18005550000", 10)])
+        .await
+        .unwrap();
+    s.add_brand_numbers(b.id, Listed, &[block("13125550000", 10)])
+        .await
+        .unwrap();
+    let reseller = s.create_customer("ResellCo", None).await.unwrap();
+
+    let new = NewPartner {
+        brand: a.id,
+        customer: call_centre.id,
+        numbers: vec![block("12155550100", 100), block("12155550010", 10)],
+        reasons: vec!["fraud-alert".into()],
+        valid_from: T0,
+        valid_until: Some(T0 + 86_400),
+    };
+    let p = s.create_partner(&new, T0 + 5).await.unwrap();
+    assert_eq!(p.brand, a.id);
+    assert_eq!(p.customer, call_centre.id);
+    assert_eq!(p.numbers, new.numbers, "kept in the order given");
+    assert_eq!(p.reasons, new.reasons);
+    assert_eq!((p.valid_from, p.valid_until), (T0, Some(T0 + 86_400)));
+    assert_eq!((p.revoked_at, p.created_at), (None, T0 + 5));
+    // Open-ended, any reason, and a block spanning adjacent listed blocks are fine.
+    let open = s
+        .create_partner(
+            &NewPartner {
+                brand: a.id,
+                customer: reseller.id,
+                numbers: vec![block("12155550000", 1), block("12155550050", 100)],
+                reasons: vec![],
+                valid_from: T0,
+                valid_until: None,
+            },
+            T0 + 6,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        s.partners(a.id).await.unwrap(),
+        vec![p.clone(), open.clone()]
+    );
+    assert_eq!(s.partners(b.id).await.unwrap(), vec![]);
+
+    // Every number must be on the brand's listed numbers, and blocks must not overlap.
+    for numbers in [
+        vec![block("18005550000", 1)],                           // inbound-only
+        vec![block("18005550005", 10)],                          // inbound-only, then listed
+        vec![block("13125550000", 1)],                           // another brand's
+        vec![block("19995550000", 1)],                           // nobody's
+        vec![block("12155550150", 200)],                         // over a gap in the list
+        vec![block("12155550305", 10)],                          // past the last listed
+        vec![block("12155549999", 2)],                           // before the first listed
+        vec![block("12155550000", 10), block("12155550005", 1)], // overlap each other
+    ] {
+        let r = s
+            .create_partner(
+                &NewPartner {
+                    numbers: numbers.clone(),
+                    ..new.clone()
+                },
+                T0,
+            )
+            .await;
+        assert!(is_conflict(&r), "{numbers:?}: {r:?}");
+    }
+    let r = s
+        .create_partner(
+            &NewPartner {
+                customer: CustomerId(999_999),
+                ..new.clone()
+            },
+            T0,
+        )
+        .await;
+    assert!(is_not_found(&r), "{r:?}");
+    let r = s
+        .create_partner(
+            &NewPartner {
+                brand: BrandId(999_999),
+                ..new.clone()
+            },
+            T0,
+        )
+        .await;
+    assert!(is_not_found(&r), "{r:?}");
+    assert_eq!(
+        s.partners(a.id).await.unwrap().len(),
+        2,
+        "refusals left nothing"
+    );
+
+    // Revocation: once, and only through the partner's own brand.
+    assert!(!s.revoke_partner(b.id, p.id, T0 + 100).await.unwrap());
+    assert!(
+        !s.revoke_partner(a.id, PartnerId(999_999), T0 + 100)
+            .await
+            .unwrap()
+    );
+    assert!(s.revoke_partner(a.id, p.id, T0 + 100).await.unwrap());
+    assert!(!s.revoke_partner(a.id, p.id, T0 + 200).await.unwrap());
+    let partners = s.partners(a.id).await.unwrap();
+    assert_eq!(
+        partners[0].revoked_at,
+        Some(T0 + 100),
+        "the first revocation stands"
+    );
+    assert_eq!(partners[0].numbers, p.numbers);
+    assert_eq!(partners[1], open);
+}
+
+async fn the_dno_list_is_replaced_atomically(s: &dyn Store) {
+    assert_eq!(s.brand_policy().await.unwrap().dno, vec![]);
+    let first = [
+        block("18005550000", 1000),
+        block("2125550000", 1),
+        block("18005551000", 1),
+    ];
+    assert_eq!(s.replace_dno(&first).await.unwrap(), 3);
+    assert_eq!(
+        s.brand_policy().await.unwrap().dno,
+        vec![first[1], first[0], first[2]],
+        "by length, then first number"
+    );
+    let second = [block("18885550000", 10), block("18005550500", 1)];
+    assert_eq!(s.replace_dno(&second).await.unwrap(), 2);
+    assert_eq!(
+        s.brand_policy().await.unwrap().dno,
+        vec![second[1], second[0]]
+    );
+    // A refused import leaves the list in force untouched.
+    let overlapping = [block("19005550000", 10), block("19005550009", 1)];
+    let r = s.replace_dno(&overlapping).await;
+    assert!(is_conflict(&r), "{r:?}");
+    assert_eq!(
+        s.brand_policy().await.unwrap().dno,
+        vec![second[1], second[0]]
+    );
+    // A large import goes in as one.
+    let many: Vec<NumberBlock> = (0..5_000u64)
+        .map(|i| block(&format!("1900{:07}", i * 2), 1))
+        .collect();
+    assert_eq!(s.replace_dno(&many).await.unwrap(), 5_000);
+    assert_eq!(s.brand_policy().await.unwrap().dno, many);
+    assert_eq!(s.replace_dno(&[]).await.unwrap(), 0);
+    assert_eq!(s.brand_policy().await.unwrap().dno, vec![]);
+}
+
+async fn the_policy_version_moves_on_policy_writes_only(s: &dyn Store) {
+    use BrandNumberKind::Listed;
+    let acme = s.create_customer("Acme", None).await.unwrap();
+    let inventory = s.inventory_version().await.unwrap();
+    let mut last = s.policy_version().await.unwrap();
+    let mut moved = |label: &str, v: i64| {
+        assert!(v > last, "{label}: {v} after {last}");
+        last = v;
+    };
+
+    let a = s
+        .create_brand("acme-bank", acme.id, &fields("Acme Bank"), T0)
+        .await
+        .unwrap();
+    moved("create_brand", s.policy_version().await.unwrap());
+    s.update_brand(a.id, &fields("Acme"), T0 + 1).await.unwrap();
+    moved("update_brand", s.policy_version().await.unwrap());
+    s.set_brand_logo(a.id, "image/png", "sha256-x", b"png", T0 + 2)
+        .await
+        .unwrap();
+    moved("set_brand_logo", s.policy_version().await.unwrap());
+    s.add_brand_numbers(a.id, Listed, &[block("12155550000", 10)])
+        .await
+        .unwrap();
+    moved("add_brand_numbers", s.policy_version().await.unwrap());
+    let p = s
+        .create_partner(
+            &NewPartner {
+                brand: a.id,
+                customer: acme.id,
+                numbers: vec![block("12155550000", 1)],
+                reasons: vec![],
+                valid_from: T0,
+                valid_until: None,
+            },
+            T0 + 3,
+        )
+        .await
+        .unwrap();
+    moved("create_partner", s.policy_version().await.unwrap());
+    assert!(s.revoke_partner(a.id, p.id, T0 + 4).await.unwrap());
+    moved("revoke_partner", s.policy_version().await.unwrap());
+    s.replace_dno(&[block("18005550000", 1)]).await.unwrap();
+    moved("replace_dno", s.policy_version().await.unwrap());
+    s.remove_brand_numbers(a.id, Listed, &[block("12155550000", 10)])
+        .await
+        .unwrap();
+    moved("remove_brand_numbers", s.policy_version().await.unwrap());
+    assert_eq!(
+        s.inventory_version().await.unwrap(),
+        inventory,
+        "policy writes are not inventory writes"
+    );
+
+    // Refused writes, no-ops, opt-outs, events and inventory writes leave it alone.
+    let still = s.policy_version().await.unwrap();
+    assert!(!s.revoke_partner(a.id, p.id, T0 + 5).await.unwrap());
+    assert!(
+        s.create_brand("acme-bank", acme.id, &fields("Again"), T0)
+            .await
+            .is_err()
+    );
+    assert!(
+        s.remove_brand_numbers(a.id, Listed, &[block("12155550000", 10)])
+            .await
+            .is_err()
+    );
+    assert!(
+        s.replace_dno(&[block("1", 2), block("2", 1)])
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        s.set_opt_outs(a.id, &[tn("447700900123")], true, "api", T0)
+            .await
+            .unwrap(),
+        1
+    );
+    s.set_opt_outs(a.id, &[tn("447700900123")], false, "api", T0)
+        .await
+        .unwrap();
+    s.record_brand_event(a.id, "opt_out_refused", &json!({}), T0)
+        .await
+        .unwrap();
+    s.create_customer("Bravo", None).await.unwrap();
+    s.add_numbers(acme.id, &[block("12155550000", 10)])
+        .await
+        .unwrap();
+    assert_eq!(s.policy_version().await.unwrap(), still);
+    assert_eq!(s.brand_policy().await.unwrap().version, still);
+}
+
+async fn brand_policy_returns_what_was_written(s: &dyn Store) {
+    use BrandNumberKind::{InboundOnly, Listed};
+    let acme = s.create_customer("Acme", None).await.unwrap();
+    let call_centre = s.create_customer("CallCo", None).await.unwrap();
+    let empty = s.brand_policy().await.unwrap();
+    assert_eq!(
+        (
+            empty.brands.len(),
+            empty.blocks.len(),
+            empty.partners.len(),
+            empty.dno.len()
+        ),
+        (0, 0, 0, 0)
+    );
+    assert_eq!(empty.version, s.policy_version().await.unwrap());
+
+    let a = s
+        .create_brand("acme-bank", acme.id, &fields("Acme Bank"), T0)
+        .await
+        .unwrap();
+    let b = s
+        .create_brand("bravo", call_centre.id, &fields("Bravo"), T0)
+        .await
+        .unwrap();
+    s.set_brand_logo(b.id, "image/webp", "sha256-b", b"webp", T0 + 1)
+        .await
+        .unwrap();
+    s.add_brand_numbers(a.id, Listed, &[block("12155550000", 100)])
+        .await
+        .unwrap();
+    s.add_brand_numbers(a.id, InboundOnly, &[block("18005550000", 10)])
+        .await
+        .unwrap();
+    s.add_brand_numbers(b.id, Listed, &[block("13125550000", 10)])
+        .await
+        .unwrap();
+    let pa = s
+        .create_partner(
+            &NewPartner {
+                brand: a.id,
+                customer: call_centre.id,
+                numbers: vec![block("12155550050", 50), block("12155550000", 1)],
+                reasons: vec!["fraud-alert".into(), "offers".into()],
+                valid_from: T0,
+                valid_until: Some(T0 + 1000),
+            },
+            T0 + 2,
+        )
+        .await
+        .unwrap();
+    let pb = s
+        .create_partner(
+            &NewPartner {
+                brand: b.id,
+                customer: acme.id,
+                numbers: vec![block("13125550000", 10)],
+                reasons: vec![],
+                valid_from: T0 + 10,
+                valid_until: None,
+            },
+            T0 + 3,
+        )
+        .await
+        .unwrap();
+    assert!(s.revoke_partner(b.id, pb.id, T0 + 4).await.unwrap());
+    s.replace_dno(&[block("18885550000", 5)]).await.unwrap();
+
+    let policy = s.brand_policy().await.unwrap();
+    assert_eq!(policy.version, s.policy_version().await.unwrap());
+    assert_eq!(policy.brands, s.brands().await.unwrap());
+    assert_eq!(policy.brands[1].logo.as_ref().unwrap().digest, "sha256-b");
+    assert_eq!(
+        policy.blocks,
+        vec![
+            BrandBlock {
+                brand: a.id,
+                kind: Listed,
+                block: block("12155550000", 100)
+            },
+            BrandBlock {
+                brand: b.id,
+                kind: Listed,
+                block: block("13125550000", 10)
+            },
+            BrandBlock {
+                brand: a.id,
+                kind: InboundOnly,
+                block: block("18005550000", 10)
+            },
+        ]
+    );
+    let mut revoked = pb.clone();
+    revoked.revoked_at = Some(T0 + 4);
+    assert_eq!(
+        policy.partners,
+        vec![pa, revoked],
+        "revoked partners included"
+    );
+    assert_eq!(policy.dno, vec![block("18885550000", 5)]);
+}
+
+async fn opt_outs_count_changes_and_page_in_order_with_sources(s: &dyn Store) {
+    let acme = s.create_customer("Acme", None).await.unwrap();
+    let a = s
+        .create_brand("acme-bank", acme.id, &fields("Acme Bank"), T0)
+        .await
+        .unwrap();
+    let b = s
+        .create_brand("bravo", acme.id, &fields("Bravo"), T0)
+        .await
+        .unwrap();
+    let (n1, n2, n3, n4) = (
+        tn("447700900001"),
+        tn("447700900002"),
+        tn("447700900003"),
+        tn("447700900004"),
+    );
+    assert!(s.opt_out_changes(0, 100).await.unwrap().is_empty());
+    assert!(!s.is_opted_out(a.id, &n1).await.unwrap());
+
+    // A number given twice counts once; a repeated opt-out changes and records nothing.
+    assert_eq!(
+        s.set_opt_outs(a.id, &[n1, n2, n1], true, "import:list.csv", T0)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        s.set_opt_outs(a.id, &[n1], true, "page", T0 + 1)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        s.set_opt_outs(a.id, &[n2, n3], true, "page", T0 + 2)
+            .await
+            .unwrap(),
+        1
+    );
+    // Opt-outs are per brand.
+    assert_eq!(
+        s.set_opt_outs(b.id, &[n1], true, "api", T0 + 3)
+            .await
+            .unwrap(),
+        1
+    );
+    // Opting back in changes only numbers that were out.
+    assert_eq!(
+        s.set_opt_outs(a.id, &[n1, n4], false, "api", T0 + 4)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        s.set_opt_outs(a.id, &[n4], false, "api", T0 + 5)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        s.set_opt_outs(a.id, &[], true, "api", T0 + 5)
+            .await
+            .unwrap(),
+        0
+    );
+    let ghost = s
+        .set_opt_outs(BrandId(999_999), &[n1], true, "api", T0)
+        .await;
+    assert!(is_not_found(&ghost), "{ghost:?}");
+
+    for (brand, number, out) in [
+        (a.id, n1, false),
+        (a.id, n2, true),
+        (a.id, n3, true),
+        (a.id, n4, false),
+        (b.id, n1, true),
+        (b.id, n2, false),
+        (BrandId(999_999), n1, false),
+    ] {
+        assert_eq!(
+            s.is_opted_out(brand, &number).await.unwrap(),
+            out,
+            "{brand:?} {number:?}"
+        );
+    }
+
+    // Paged with a cursor, the log holds every change once, in order, with its source.
+    let mut pages = Vec::new();
+    let mut cursor = 0;
+    loop {
+        let page = s.opt_out_changes(cursor, 2).await.unwrap();
+        assert!(page.len() <= 2);
+        let Some(last) = page.last() else { break };
+        cursor = last.seq;
+        pages.extend(page);
+    }
+    assert!(pages.windows(2).all(|w| w[0].seq < w[1].seq), "{pages:?}");
+    assert_eq!(pages, s.opt_out_changes(0, 100).await.unwrap());
+    let seen: Vec<(BrandId, &str, bool, &str, i64)> = pages
+        .iter()
+        .map(|c| (c.brand, c.tn.as_str(), c.opted_out, c.source.as_str(), c.at))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (a.id, "447700900001", true, "import:list.csv", T0),
+            (a.id, "447700900002", true, "import:list.csv", T0),
+            (a.id, "447700900003", true, "page", T0 + 2),
+            (b.id, "447700900001", true, "api", T0 + 3),
+            (a.id, "447700900001", false, "api", T0 + 4),
+        ]
+    );
+    let from_third = s.opt_out_changes(pages[1].seq, 100).await.unwrap();
+    assert_eq!(from_third, pages[2..].to_vec());
+    assert!(
+        s.opt_out_changes(pages[4].seq, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(s.opt_out_changes(0, 0).await.unwrap().is_empty());
+}
+
+async fn brand_events_page_newest_first(s: &dyn Store) {
+    let acme = s.create_customer("Acme", None).await.unwrap();
+    let a = s
+        .create_brand("acme-bank", acme.id, &fields("Acme Bank"), T0)
+        .await
+        .unwrap();
+    let b = s
+        .create_brand("bravo", acme.id, &fields("Bravo"), T0)
+        .await
+        .unwrap();
+    assert!(s.brand_events(a.id, None, 10).await.unwrap().is_empty());
+    let mut written = Vec::new();
+    for i in 0..5i64 {
+        let detail = json!({
+            "orig": format!("1215555{i:04}"),
+            "dest": ["12125551213"],
+            "partner": {"customer": i, "reasons": ["offers"]},
+            "score": 0.5,
+            "note": null,
+        });
+        let e = s
+            .record_brand_event(a.id, "spoofed_listed_number", &detail, T0 + i)
+            .await
+            .unwrap();
+        assert_eq!(
+            (e.brand, e.at, e.kind.as_str()),
+            (a.id, T0 + i, "spoofed_listed_number")
+        );
+        assert_eq!(e.detail, detail);
+        written.push(e);
+        s.record_brand_event(b.id, "dno_signing_refused", &json!({"i": i}), T0 + i)
+            .await
+            .unwrap();
+    }
+    assert!(written.windows(2).all(|w| w[0].seq < w[1].seq));
+    let newest_first: Vec<_> = written.iter().rev().cloned().collect();
+    assert_eq!(s.brand_events(a.id, None, 100).await.unwrap(), newest_first);
+
+    // Paging back with `before`.
+    let first = s.brand_events(a.id, None, 2).await.unwrap();
+    assert_eq!(first, newest_first[..2].to_vec());
+    let second = s.brand_events(a.id, Some(first[1].seq), 2).await.unwrap();
+    assert_eq!(second, newest_first[2..4].to_vec());
+    let third = s.brand_events(a.id, Some(second[1].seq), 2).await.unwrap();
+    assert_eq!(third, newest_first[4..].to_vec());
+    assert!(
+        s.brand_events(a.id, Some(third[0].seq), 2)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(s.brand_events(a.id, None, 0).await.unwrap().is_empty());
+
+    // Brands see their own events only.
+    let theirs = s.brand_events(b.id, None, 100).await.unwrap();
+    assert_eq!(theirs.len(), 5);
+    assert!(
+        theirs
+            .iter()
+            .all(|e| e.brand == b.id && e.kind == "dno_signing_refused")
+    );
+    assert_eq!(theirs[0].detail, json!({"i": 4}));
+    let ghost = s
+        .record_brand_event(BrandId(999_999), "x", &json!({}), T0)
+        .await;
+    assert!(is_not_found(&ghost), "{ghost:?}");
+    assert!(
+        s.brand_events(BrandId(999_999), None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// Guards the opt-out cursor: `seq` must follow commit order, or a reader paging while
+/// writers commit out of order skips a change for good.
+async fn concurrent_opt_out_writers_and_a_paging_reader_see_every_change_once(s: &dyn Store) {
+    const WRITERS: usize = 3;
+    const ROUNDS: usize = 25;
+    let acme = s.create_customer("Acme", None).await.unwrap();
+    let mut brands = Vec::new();
+    for w in 0..WRITERS {
+        brands.push(
+            s.create_brand(&format!("brand-{w}"), acme.id, &fields("Brand"), T0)
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let finished = AtomicUsize::new(0);
+
+    let writer = |w: usize| {
+        let finished = &finished;
+        let brand = brands[w];
+        async move {
+            let mut changes = 0;
+            for round in 0..ROUNDS {
+                // Batches of numbers: some new, some already out; every third round opts
+                // some back in.
+                let tns: Vec<TelephoneNumber> = (0..6)
+                    .map(|i| tn(&format!("4477009{w:02}{:03}", round * 3 + i)))
+                    .collect();
+                let source = format!("writer-{w}");
+                changes += s
+                    .set_opt_outs(brand, &tns, true, &source, T0 + round as i64)
+                    .await
+                    .unwrap();
+                if round % 3 == 2 {
+                    changes += s
+                        .set_opt_outs(brand, &tns[..4], false, &source, T0 + round as i64)
+                        .await
+                        .unwrap();
+                }
+            }
+            finished.fetch_add(1, Ordering::SeqCst);
+            changes
+        }
+    };
+
+    let reader = async {
+        let mut seen: Vec<OptOutChange> = Vec::new();
+        let mut cursor = 0;
+        loop {
+            // Read the flag before the page: once every writer is done, one more empty page
+            // means nothing is left.
+            let done = finished.load(Ordering::SeqCst) == WRITERS;
+            let page = s.opt_out_changes(cursor, 7).await.unwrap();
+            match page.last() {
+                Some(last) => {
+                    cursor = last.seq;
+                    seen.extend(page);
+                }
+                None if done => break seen,
+                None => tokio::time::sleep(std::time::Duration::from_millis(1)).await,
+            }
+        }
+    };
+
+    let (c0, c1, c2, seen) = tokio::join!(writer(0), writer(1), writer(2), reader);
+    let total = c0 + c1 + c2;
+    assert!(
+        seen.windows(2).all(|w| w[0].seq < w[1].seq),
+        "each change once, in order"
+    );
+    let all = s.opt_out_changes(0, u32::MAX).await.unwrap();
+    assert_eq!(all.len() as u64, total);
+    assert_eq!(
+        seen.iter().map(|c| c.seq).collect::<Vec<_>>(),
+        all.iter().map(|c| c.seq).collect::<Vec<_>>(),
+        "the paging reader missed changes"
+    );
+    assert_eq!(seen, all);
+    // And the state agrees with the last change of each number.
+    let mut last = std::collections::HashMap::new();
+    for c in &all {
+        last.insert((c.brand, c.tn), c.opted_out);
+    }
+    for ((brand, number), out) in last {
+        assert_eq!(s.is_opted_out(brand, &number).await.unwrap(), out);
+    }
 }

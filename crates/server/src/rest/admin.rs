@@ -102,7 +102,7 @@ impl FromRequest<Arc<AppState>> for AdminRequest {
 
 impl AdminRequest {
     /// The body as `T`.
-    fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, Problem> {
+    pub(crate) fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, Problem> {
         if self.body.iter().all(u8::is_ascii_whitespace) {
             return Err(Problem::invalid("the request needs a JSON body"));
         }
@@ -115,9 +115,9 @@ impl AdminRequest {
         T::deserialize(value).map_err(|e| Problem::invalid(format!("the body is not valid: {e}")))
     }
 
-    /// Runs a write: once per idempotency key; on success the node's inventory is refreshed
-    /// before the answer leaves.
-    async fn write<F>(&self, state: &AppState, write: F) -> Response
+    /// Runs a write: once per idempotency key; on success the node's inventory and brand
+    /// policy are refreshed before the answer leaves.
+    pub(crate) async fn write<F>(&self, state: &AppState, write: F) -> Response
     where
         F: Future<Output = Result<Reply, Problem>>,
     {
@@ -126,6 +126,9 @@ impl AdminRequest {
             if let Err(e) = state.inventory.refresh(state.store.as_ref()).await {
                 // The write is committed; the poller will pick it up.
                 tracing::warn!(error = %e, "inventory refresh after an admin write failed");
+            }
+            if let Err(e) = state.brands.refresh(state.store.as_ref()).await {
+                tracing::warn!(error = %e, "brand policy refresh after an admin write failed");
             }
             Ok(reply)
         };
@@ -258,7 +261,7 @@ pub async fn get_customer(
     }
 }
 
-async fn find_customer(state: &AppState, name: &str) -> Result<Customer, Problem> {
+pub(crate) async fn find_customer(state: &AppState, name: &str) -> Result<Customer, Problem> {
     state.store.customer_by_name(name).await?.ok_or_else(|| {
         Problem::new(
             ProblemType::NotFound,
@@ -272,14 +275,14 @@ async fn find_customer(state: &AppState, name: &str) -> Result<Customer, Problem
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct NumbersBody {
-    numbers: Vec<NumberItem>,
+pub(crate) struct NumbersBody {
+    pub(crate) numbers: Vec<NumberItem>,
 }
 
 /// `{"start": "+12155550000", "count": 100}` or `{"tn": "+12155551212"}`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct NumberItem {
+pub(crate) struct NumberItem {
     #[serde(default)]
     start: Option<String>,
     #[serde(default)]
@@ -288,12 +291,12 @@ struct NumberItem {
     tn: Option<String>,
 }
 
-fn block_json(b: &NumberBlock) -> Value {
+pub(crate) fn block_json(b: &NumberBlock) -> Value {
     json!({ "start": b.start().as_str(), "count": b.count() })
 }
 
 /// Parses and checks the blocks of a numbers body: valid, and disjoint.
-fn parse_blocks(body: &NumbersBody) -> Result<Vec<NumberBlock>, Problem> {
+pub(crate) fn parse_blocks(body: &NumbersBody) -> Result<Vec<NumberBlock>, Problem> {
     if body.numbers.is_empty() {
         return Err(Problem::invalid("numbers is empty"));
     }
@@ -338,7 +341,7 @@ fn parse_blocks(body: &NumbersBody) -> Result<Vec<NumberBlock>, Problem> {
     Ok(blocks.into_iter().map(|(_, b)| b).collect())
 }
 
-fn total(blocks: &[NumberBlock]) -> u64 {
+pub(crate) fn total(blocks: &[NumberBlock]) -> u64 {
     blocks.iter().map(NumberBlock::count).sum()
 }
 
@@ -765,7 +768,7 @@ fn check_name(field: &str, name: &str) -> Result<(), Problem> {
 }
 
 /// A value shortened for a message.
-fn clip(s: &str) -> String {
+pub(crate) fn clip(s: &str) -> String {
     s.chars().take(64).collect()
 }
 

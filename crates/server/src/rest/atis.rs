@@ -12,7 +12,8 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use engine::signing::SignRequest;
+use engine::rich_call::{BrandDisplay, RcdOutcome};
+use engine::signing::{SignRequest, SigningError};
 use passport::TelephoneNumber;
 use passport::claims::Attestation;
 use passport::verify::CallContext;
@@ -57,7 +58,7 @@ async fn sign(
 ) -> Result<Response, AtisError> {
     check_content_type(headers)?;
     let caller = authorize(state, headers, peer, Scope::Sign)?;
-    let (attest, orig, dest, iat, origid) = match fast::signing(body) {
+    let fields = match fast::signing(body) {
         Some(fields) => fields,
         None => signing_fields(body)?,
     };
@@ -65,22 +66,40 @@ async fn sign(
         .signing
         .sign(SignRequest {
             customer: caller.customer,
-            orig,
-            dest,
-            iat,
-            requested_attest: Some(attest),
-            origid: Some(origid),
+            orig: fields.orig,
+            dest: fields.dest,
+            iat: fields.iat,
+            requested_attest: Some(fields.attest),
+            origid: Some(fields.origid),
+            reason: fields.reason,
         })
-        .map_err(|e| {
-            tracing::error!(error = %e, "signing failed");
-            AtisError::Internal
+        .map_err(|e| match e {
+            SigningError::Refused(refusal) => {
+                state.brand_refusal(&refusal, fields.iat);
+                AtisError::Refused(refusal.to_string())
+            }
+            other => {
+                tracing::error!(error = %other, "signing failed");
+                AtisError::Internal
+            }
         })?;
     state.metrics.observe_attestation(signed.attest);
-    let identity = signed.identities.into_iter().next().unwrap_or_default();
+    let mut identities = signed.identities.into_iter();
+    let identity = identities.next().unwrap_or_default();
     // Written directly: the identity needs no JSON escaping beyond what write_str does.
     let mut out = String::with_capacity(identity.len() + 40);
     out.push_str("{\"signingResponse\":{\"identity\":");
     passport::json::write_str(&mut out, &identity);
+    // A brand's call: every Identity header to add, the SHAKEN one first, then `rcd`.
+    if signed.brand.is_some() {
+        out.push_str(",\"identities\":[");
+        passport::json::write_str(&mut out, &identity);
+        for more in identities {
+            out.push(',');
+            passport::json::write_str(&mut out, &more);
+        }
+        out.push(']');
+    }
     out.push_str("}}");
     Ok((
         [(axum::http::header::CONTENT_TYPE, "application/json")],
@@ -89,21 +108,20 @@ async fn sign(
         .into_response())
 }
 
+/// What a signing request asks for.
+pub(crate) struct SigningFields {
+    attest: Attestation,
+    orig: TelephoneNumber,
+    dest: Vec<TelephoneNumber>,
+    iat: i64,
+    origid: String,
+    /// `callReason` (callproof's extension): a brand's call reason code or text.
+    reason: Option<String>,
+}
+
 /// The fields of a signing request, read the slow way that names exactly what is missing
 /// or invalid (the fast path gave up on this body).
-#[allow(clippy::type_complexity)]
-fn signing_fields(
-    body: &[u8],
-) -> Result<
-    (
-        Attestation,
-        TelephoneNumber,
-        Vec<TelephoneNumber>,
-        i64,
-        String,
-    ),
-    AtisError,
-> {
+fn signing_fields(body: &[u8]) -> Result<SigningFields, AtisError> {
     let root = parse_body(body)?;
     let req = member(&root, &["signingRequest"])?
         .ok_or_else(|| AtisError::MissingParameter("signingRequest".into()))?;
@@ -122,7 +140,23 @@ fn signing_fields(
         .filter(|s| passport::claims::is_uuid(s))
         .ok_or_else(|| AtisError::InvalidValue("origid".into(), short(origid)))?
         .to_owned();
-    Ok((attest, orig, dest, iat, origid))
+    let reason = match req.get("callReason").filter(|v| !v.is_null()) {
+        None => None,
+        Some(v) => Some(
+            v.as_str()
+                .filter(|s| !s.trim().is_empty() && s.len() <= 64)
+                .ok_or_else(|| AtisError::InvalidValue("callReason".into(), short(v)))?
+                .to_owned(),
+        ),
+    };
+    Ok(SigningFields {
+        attest,
+        orig,
+        dest,
+        iat,
+        origid,
+        reason,
+    })
 }
 
 /// `POST /stir/v1/verification`.
@@ -148,8 +182,8 @@ async fn verify(
 ) -> Result<Response, AtisError> {
     check_content_type(headers)?;
     authorize(state, headers, peer, Scope::Verify)?;
-    let (from, to, time, identity) = match fast::verification(body) {
-        Some(fields) => fields,
+    let (from, to, time, identities) = match fast::verification(body) {
+        Some((from, to, time, identity)) => (from, to, time, vec![identity]),
         None => verification_fields(body)?,
     };
     let call = CallContext {
@@ -158,11 +192,24 @@ async fn verify(
         now: unix_now(),
         request_time: Some(time),
     };
-    let verdict = state.verification.verify(&[identity], &call).await;
+    let verdict = state.verification.verify(&identities, &call).await;
     state.metrics.observe_verdict(&verdict);
+    state.verification_evidence(&verdict, &call);
+    let response = verdict.response();
+    let (brand, brand_withheld) = match verdict.rcd {
+        RcdOutcome::Absent => (None, None),
+        RcdOutcome::Shown(display) => (Some(display), None),
+        RcdOutcome::Withheld { reason } => (None, Some(reason)),
+    };
+    let detail = Detail {
+        replayed: verdict.replayed,
+        brand,
+        brand_withheld,
+    };
     let body = VerificationBody {
-        verification_response: verdict.response(),
-        callproof: verdict.replayed.then_some(Detail { replayed: true }),
+        verification_response: response,
+        callproof: (detail.replayed || detail.brand.is_some() || detail.brand_withheld.is_some())
+            .then_some(detail),
     };
     Ok(Json(body).into_response())
 }
@@ -177,16 +224,24 @@ struct VerificationBody {
     callproof: Option<Detail>,
 }
 
+/// callproof's detail: a replay, and the brand a phone may show (verified Rich Call Data)
+/// or why none is shown.
 #[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 struct Detail {
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     replayed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    brand: Option<BrandDisplay>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    brand_withheld: Option<String>,
 }
 
 /// The fields of a verification request, read the slow way that names exactly what is
 /// missing or invalid.
 fn verification_fields(
     body: &[u8],
-) -> Result<(TelephoneNumber, Vec<TelephoneNumber>, i64, String), AtisError> {
+) -> Result<(TelephoneNumber, Vec<TelephoneNumber>, i64, Vec<String>), AtisError> {
     let root = parse_body(body)?;
     let req = member(&root, &["verificationRequest"])?
         .ok_or_else(|| AtisError::MissingParameter("verificationRequest".into()))?;
@@ -194,11 +249,19 @@ fn verification_fields(
     let from = single_tn(required(req, &["from", "orig"])?, "from")?;
     let to = tn_list(required(req, &["to", "dest"])?, "to")?;
     let time = integer(required(req, &["time", "iat"])?, "time")?;
+    // One Identity header value, or (callproof's extension, for a SHAKEN PASSporT with its
+    // `rcd` PASSporT) an array of them.
     let identity = required(req, &["identity"])?;
-    let identity = identity
-        .as_str()
-        .ok_or_else(|| AtisError::InvalidValue("identity".into(), short(identity)))?;
-    Ok((from, to, time, identity.to_owned()))
+    let invalid = || AtisError::InvalidValue("identity".into(), short(identity));
+    let identities = match identity {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(items) if !items.is_empty() => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned).ok_or_else(invalid))
+            .collect::<Result<_, _>>()?,
+        _ => return Err(invalid()),
+    };
+    Ok((from, to, time, identities))
 }
 
 /// The current Unix time.
@@ -325,6 +388,8 @@ mod fast {
         iat: i64,
         #[serde(borrow)]
         origid: Cow<'a, str>,
+        #[serde(rename = "callReason", default, borrow)]
+        call_reason: Option<Cow<'a, str>>,
     }
 
     #[derive(Deserialize)]
@@ -384,24 +449,27 @@ mod fast {
         }
     }
 
-    /// attest, orig, dest, iat, origid of a well-formed signing request.
-    #[allow(clippy::type_complexity)]
-    pub(super) fn signing(
-        body: &[u8],
-    ) -> Option<(
-        Attestation,
-        TelephoneNumber,
-        Vec<TelephoneNumber>,
-        i64,
-        String,
-    )> {
+    /// The fields of a well-formed signing request.
+    pub(super) fn signing(body: &[u8]) -> Option<super::SigningFields> {
         let r = serde_json::from_slice::<Signing<'_>>(body).ok()?.request;
         let attest = Attestation::parse(&r.attest)?;
         let [orig] = r.orig.tn.0.as_slice() else {
             return None;
         };
         passport::claims::is_uuid(&r.origid).then_some(())?;
-        Some((attest, *orig, r.dest.tn.0, r.iat, r.origid.into_owned()))
+        let reason = match r.call_reason {
+            // The slow path names what is wrong with it.
+            Some(reason) if reason.trim().is_empty() || reason.len() > 64 => return None,
+            reason => reason.map(Cow::into_owned),
+        };
+        Some(super::SigningFields {
+            attest,
+            orig: *orig,
+            dest: r.dest.tn.0,
+            iat: r.iat,
+            origid: r.origid.into_owned(),
+            reason,
+        })
     }
 
     /// from, to, time, identity of a well-formed verification request.

@@ -26,6 +26,10 @@ pub enum AtisError {
     Internal,
     /// SVC4003 (404): no such resource.
     NotFound(String),
+    /// POL4050 (403): brand policy refused to sign the call (a Do-Not-Originate number, a
+    /// brand's number without its authority, a call reason not allowed, an opted-out
+    /// number).
+    Refused(String),
 }
 
 impl IntoResponse for AtisError {
@@ -87,6 +91,13 @@ impl IntoResponse for AtisError {
                 "SVC5000",
                 "Error: Internal error.",
                 vec![],
+            ),
+            Self::Refused(why) => (
+                StatusCode::FORBIDDEN,
+                "policyException",
+                "POL4050",
+                "Error: Call not signed: %1.",
+                vec![why],
             ),
             Self::NotFound(path) => (
                 StatusCode::NOT_FOUND,

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod atis;
 pub mod auth;
+pub mod brands;
 pub mod certs;
 pub mod errors;
 pub mod health;
@@ -17,13 +18,15 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::response::IntoResponse as _;
-use axum::routing::{MethodRouter, delete, get, post};
+use axum::routing::{MethodRouter, delete, get, post, put};
+use engine::brand::{BrandCache, BrandRefusal};
 use engine::inventory::InventoryCache;
 use engine::signing::SigningService;
 use engine::verification::VerificationService;
 use store::Store;
 
 use crate::config::Config;
+pub use crate::events::EventSink;
 use crate::metrics::Metrics;
 
 /// What every handler shares.
@@ -35,6 +38,10 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// The inventory cache.
     pub inventory: InventoryCache,
+    /// Brand policy and opt-outs.
+    pub brands: Arc<BrandCache>,
+    /// Brand events, written in the background.
+    pub events: EventSink,
     /// The STI-AS.
     pub signing: Arc<SigningService>,
     /// The STI-VS.
@@ -48,6 +55,50 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// False while starting or draining.
     pub ready: AtomicBool,
+}
+
+impl AppState {
+    /// Records what a verified call shows a brand's security team (a Do-Not-Originate or
+    /// listed number spoofed, Rich Call Data that failed), in the background.
+    pub fn verification_evidence(
+        &self,
+        verdict: &engine::verification::Verdict,
+        call: &passport::verify::CallContext,
+    ) {
+        let Some(evidence) = verdict.evidence else {
+            return;
+        };
+        let Some(brand) = evidence.brand else {
+            return;
+        };
+        let to: Vec<&str> = call
+            .to
+            .iter()
+            .map(passport::TelephoneNumber::as_str)
+            .collect();
+        let rcd = match &verdict.rcd {
+            engine::rich_call::RcdOutcome::Withheld { reason } => Some(reason.as_str()),
+            _ => None,
+        };
+        let detail = serde_json::json!({
+            "orig": call.from.as_str(),
+            "dest": to,
+            "verstat": verdict.verstat().as_str(),
+            "failure": verdict.first_failure().map(ToString::to_string),
+            "rcd": rcd,
+        });
+        self.events.record(brand, evidence.kind, detail, call.now);
+    }
+
+    /// Counts a signing refused by brand policy and records it as an event of the brand
+    /// concerned, in the background.
+    pub fn brand_refusal(&self, refusal: &BrandRefusal, now: i64) {
+        self.metrics.observe_brand_refusal(refusal.event_kind());
+        if let Some(brand) = refusal.brand() {
+            let detail = serde_json::json!({ "refusal": refusal.to_string() });
+            self.events.record(brand, refusal.event_kind(), detail, now);
+        }
+    }
 }
 
 /// One endpoint: its path, the methods it answers, its handlers.
@@ -101,6 +152,44 @@ pub fn endpoints() -> Vec<Endpoint> {
             &["GET", "POST"],
             get(admin::list_trunks).post(admin::add_trunk),
         ),
+        endpoint("/brands/{slug}/logo", &["GET"], get(brands::get_logo)),
+        endpoint(
+            "/v1/brands",
+            &["GET", "POST"],
+            get(brands::list_brands).post(brands::create_brand),
+        ),
+        endpoint(
+            "/v1/brands/{slug}",
+            &["GET", "PUT"],
+            get(brands::get_brand).put(brands::update_brand),
+        ),
+        endpoint("/v1/brands/{slug}/logo", &["PUT"], put(brands::put_logo)),
+        endpoint(
+            "/v1/brands/{slug}/numbers",
+            &["POST", "DELETE"],
+            post(brands::add_numbers).delete(brands::remove_numbers),
+        ),
+        endpoint(
+            "/v1/brands/{slug}/partners",
+            &["GET", "POST"],
+            get(brands::list_partners).post(brands::create_partner),
+        ),
+        endpoint(
+            "/v1/brands/{slug}/partners/{id}",
+            &["DELETE"],
+            delete(brands::revoke_partner),
+        ),
+        endpoint(
+            "/v1/brands/{slug}/opt-outs",
+            &["POST", "DELETE"],
+            post(brands::add_opt_outs).delete(brands::remove_opt_outs),
+        ),
+        endpoint(
+            "/v1/brands/{slug}/events",
+            &["GET"],
+            get(brands::list_events),
+        ),
+        endpoint("/v1/dno", &["PUT"], put(brands::replace_dno)),
         endpoint(
             "/v1/api-keys",
             &["GET", "POST"],

@@ -230,7 +230,9 @@ impl From<AtisError> for Problem {
     fn from(e: AtisError) -> Self {
         match e {
             AtisError::Unauthenticated(why) => Self::new(ProblemType::Unauthenticated, why),
-            AtisError::Forbidden(why) => Self::new(ProblemType::Forbidden, why),
+            AtisError::Forbidden(why) | AtisError::Refused(why) => {
+                Self::new(ProblemType::Forbidden, why)
+            }
             AtisError::NotFound(path) => {
                 Self::new(ProblemType::NotFound, format!("no resource at {path}"))
             }

@@ -4,6 +4,11 @@
 //! the Request-URI's. The answer is `302` with `Contact: <Request-URI>` and one `Identity`
 //! per PASSporT signed.
 //!
+//! The calling number may be a brand's (see `engine::brand`): brand policy may refuse the
+//! call (`403 Forbidden` with a `Warning` saying why), and a brand's call gets a second
+//! Identity header with its `rcd` PASSporT. The call reason comes from the `call-reason`
+//! parameter of the INVITE's `Call-Info` (RFC 9796).
+//!
 //! A diverted call (RFC 8946) arrives already signed, with Diversion or History-Info
 //! showing the retargeting: it keeps its Identity headers and gains a `div` PASSporT for
 //! the new destination (the Request-URI), diverted from the destination of the last
@@ -12,7 +17,7 @@
 
 use std::net::SocketAddr;
 
-use engine::signing::{DivRequest, SignRequest};
+use engine::signing::{DivRequest, SignRequest, SigningError};
 use passport::TelephoneNumber;
 use passport::identity::{IdentityHeader, Token};
 use sip::header::{HeaderName, Headers, NameAddr};
@@ -72,14 +77,23 @@ pub(super) fn answer(
     }
 
     let dest = called_number(request)?;
-    let signed = state.signing.sign(SignRequest {
-        customer: Some(customer),
-        orig,
-        dest: vec![dest],
-        iat,
-        requested_attest: None,
-        origid: None,
-    })?;
+    let signed = state
+        .signing
+        .sign(SignRequest {
+            customer: Some(customer),
+            orig,
+            dest: vec![dest],
+            iat,
+            requested_attest: None,
+            origid: None,
+            reason: call_reason(headers),
+        })
+        .map_err(|e| {
+            if let SigningError::Refused(refusal) = &e {
+                state.brand_refusal(refusal, iat);
+            }
+            SipServiceError::from(e)
+        })?;
     state.metrics.observe_attestation(signed.attest);
     for identity in &signed.identities {
         response = response.with_header(HeaderName::IDENTITY, identity)?;
@@ -100,6 +114,57 @@ pub(super) fn calling_party(
     }
     let tn = headers.from_tn().map_err(bad)?;
     Ok((tn, headers.from().map_err(bad)?))
+}
+
+/// The call reason the caller asks for: the `call-reason` parameter of a `Call-Info`
+/// header (RFC 9796), a brand's reason code or text.
+fn call_reason(headers: &Headers) -> Option<String> {
+    headers
+        .get_all(&HeaderName::CALL_INFO)
+        .find_map(reason_param)
+}
+
+/// The `call-reason` parameter of one `Call-Info` value (`<uri>;purpose=...;
+/// call-reason="..."`), unquoted.
+fn reason_param(value: &str) -> Option<String> {
+    let mut rest = value.get(value.find('>')? + 1..)?;
+    loop {
+        rest = rest.get(rest.find(';')? + 1..)?.trim_start();
+        let name_end = rest.find(['=', ';']).unwrap_or(rest.len());
+        let name = rest.get(..name_end)?.trim();
+        let after = rest.get(name_end..)?;
+        let Some(raw) = after.strip_prefix('=') else {
+            rest = after;
+            continue;
+        };
+        let raw = raw.trim_start();
+        let (text, used) = match raw.strip_prefix('"') {
+            Some(quoted) => unquote(quoted)?,
+            None => {
+                let end = raw.find(';').unwrap_or(raw.len());
+                (raw.get(..end)?.trim().to_owned(), end)
+            }
+        };
+        if name.eq_ignore_ascii_case("call-reason") {
+            return Some(text).filter(|t| !t.is_empty());
+        }
+        rest = raw.get(used..)?;
+    }
+}
+
+/// The text of a quoted string whose opening quote was removed, and the bytes it took
+/// (with the quotes).
+fn unquote(s: &str) -> Option<(String, usize)> {
+    let mut out = String::new();
+    let mut chars = s.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => return Some((out, i + 2)),
+            '\\' => out.push(chars.next()?.1),
+            c => out.push(c),
+        }
+    }
+    None
 }
 
 /// The called number: To's, else the Request-URI's.
@@ -159,4 +224,34 @@ fn diverted_from(
         .rev()
         .nth(1)
         .and_then(|entry| entry.telephone_number().ok()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reason_param;
+
+    #[test]
+    fn the_call_reason_parameter_is_read_quoted_or_not() {
+        let read = |v: &str| reason_param(v);
+        assert_eq!(
+            read(
+                r#"<https://example.com/jbond.png>;purpose=icon;call-reason="For your ears only""#
+            ),
+            Some("For your ears only".into())
+        );
+        assert_eq!(
+            read(r#"<data:>;purpose=jcard;call-reason="a; \"quoted\" one";x=1"#),
+            Some(r#"a; "quoted" one"#.into())
+        );
+        assert_eq!(
+            read("<data:>;call-reason=fraud-alert;purpose=jcard"),
+            Some("fraud-alert".into())
+        );
+        assert_eq!(
+            read(r#"<https://x.example/a;call-reason=no>;purpose=icon"#),
+            None
+        );
+        assert_eq!(read(r#"<data:>;call-reason="unterminated"#), None);
+        assert_eq!(read("<data:>;purpose=jcard"), None);
+    }
 }

@@ -13,11 +13,17 @@
 //!   `Reason: SIP ;cause=<code> ;text="<reason>"` (RFC 3326) with the RFC 8224 code.
 //! - Failed with `"reject"`: the RFC 8224 code and reason phrase (403 Stale Date, 428, 436,
 //!   437, 438) with a `Warning` saying why.
+//! - A verified brand (an `rcd` PASSporT whose every check held, see `engine::rich_call`)
+//!   becomes the display name of `P-Asserted-Identity`, and its logo and call reason one
+//!   `Call-Info: <logo>;purpose=icon;call-reason="<reason>"` (RFC 9796; a reason without a
+//!   logo is `<data:>;purpose=jcard;call-reason="<reason>"`). Without one, the display
+//!   name the call came with is kept and no `Call-Info` is added.
 //! - `div` PASSporTs (RFC 8946): one `Callproof-Div` header per Identity header of type
 //!   `div`, saying which held: `<n>;verstat=TN-Validation-Passed;div=<number>;dest=<number>`
 //!   for a verified one (`n` counts Identity headers from 1), `<n>;verstat=<verstat>;
 //!   cause=<code>` for one that failed.
 
+use engine::rich_call::{BrandDisplay, RcdOutcome};
 use passport::identity::IdentityHeader;
 use passport::jws::Ppt;
 use passport::verify::CallContext;
@@ -57,6 +63,7 @@ pub(super) async fn answer(
     let state = &service.state;
     let verdict = state.verification.verify(&identities, &call).await;
     state.metrics.observe_verdict(&verdict);
+    state.verification_evidence(&verdict, &call);
 
     let failure = verdict.first_failure();
     match (failure, state.config.sip.verification_failure) {
@@ -78,10 +85,22 @@ pub(super) async fn answer(
         }
         _ => {}
     }
+    let shown = match &verdict.rcd {
+        RcdOutcome::Shown(display) => Some(display),
+        RcdOutcome::Absent | RcdOutcome::Withheld { .. } => None,
+    };
     let mut response = service.redirect(request, tag)?.with_header(
         HeaderName::P_ASSERTED_IDENTITY,
-        &asserted_identity(&from, &asserted, verdict.verstat())?,
+        &asserted_identity(
+            &from,
+            &asserted,
+            shown.map(|d| d.name.as_str()),
+            verdict.verstat(),
+        )?,
     )?;
+    if let Some(info) = shown.and_then(call_info) {
+        response = response.with_header(HeaderName::CALL_INFO, &info)?;
+    }
     if let Some(error) = failure {
         let d = error.disposition();
         response = response.with_header(
@@ -150,6 +169,7 @@ fn called_numbers(request: &Request) -> Result<Vec<TelephoneNumber>, SipServiceE
 fn asserted_identity(
     number: &TelephoneNumber,
     source: &NameAddr,
+    verified_name: Option<&str>,
     verstat: Verstat,
 ) -> Result<String, SipServiceError> {
     let user = global_number(number);
@@ -163,10 +183,43 @@ fn asserted_identity(
         _ => format!("tel:{user};verstat={}", verstat.as_str()),
     };
     let mut asserted = NameAddr::new(Uri::parse(&uri)?);
-    if let Some(name) = source.display_name() {
+    if let Some(name) = verified_name.or(source.display_name()) {
         asserted = asserted.with_display_name(name)?;
     }
     Ok(asserted.to_string())
+}
+
+/// `text` as a SIP quoted-string: `"` and `\` escaped, control characters dropped (a
+/// reason from a PASSporT must not break the header).
+fn quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars().filter(|c| !c.is_control()) {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
+/// The one `Call-Info` header field carrying a verified brand's logo and call reason
+/// (RFC 9796): `<logo>;purpose=icon;call-reason="..."`, or `<data:>;purpose=jcard;
+/// call-reason="..."` for a reason without a logo. `None` when there is neither.
+fn call_info(display: &BrandDisplay) -> Option<String> {
+    let reason = display
+        .reason
+        .as_deref()
+        .map(|r| format!(";call-reason={}", quoted(r)));
+    match (&display.logo, reason) {
+        (Some(logo), reason) => Some(format!(
+            "<{logo}>;purpose=icon{}",
+            reason.unwrap_or_default()
+        )),
+        (None, Some(reason)) => Some(format!("<data:>;purpose=jcard{reason}")),
+        (None, None) => None,
+    }
 }
 
 /// `+` and the number, with `#` escaped (`*` and digits are URI characters).
@@ -198,12 +251,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            asserted_identity(&tn("12155551212"), &source, Verstat::Passed).unwrap(),
+            asserted_identity(&tn("12155551212"), &source, None, Verstat::Passed).unwrap(),
             "\"Alice\" <sip:+12155551212@pbx.example.com;user=phone;verstat=TN-Validation-Passed>"
         );
         let source = NameAddr::parse("<tel:+12155551212>").unwrap();
         assert_eq!(
-            asserted_identity(&tn("12155551212"), &source, Verstat::Failed).unwrap(),
+            asserted_identity(&tn("12155551212"), &source, None, Verstat::Failed).unwrap(),
             "<tel:+12155551212;verstat=TN-Validation-Failed>"
         );
         assert_eq!(global_number(&tn("1215555#12")), "+1215555%2312");

@@ -1,0 +1,729 @@
+//! The brand registry API (`/v1/brands/...`, admin scope): brands with their display name,
+//! logo, call reasons and what their callers never ask for; their listed (outbound) and
+//! inbound-only numbers; partners authorised to call in their name; opt-outs; the events
+//! their security team sees. `PUT /v1/dno` replaces the national Do-Not-Originate list.
+//!
+//! Every write reaches this node's brand policy before the answer leaves, and every other
+//! node within a second (a revoked partner is refused everywhere within 5 s).
+//!
+//! Public: `GET /brands/{slug}/logo`, the logo that `rcd` PASSporTs point at.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use passport::TelephoneNumber;
+use passport::rcd::{DigestAlg, integrity_digest};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use store::{
+    Brand, BrandFields, BrandNumberKind, CallReason, NewPartner, NumberBlock, Partner, PartnerId,
+    Scope, StoreError,
+};
+
+use super::AppState;
+use super::admin::{
+    AdminRequest, NumbersBody, block_json, clip, find_customer, parse_blocks, total,
+};
+use super::atis::unix_now;
+use super::idempotency::Reply;
+use super::problem::{Problem, ProblemType};
+use crate::listener::PeerAddr;
+
+/// The longest display name (what a phone shows).
+pub const MAX_DISPLAY_NAME: usize = 32;
+/// The longest call reason text (RFC 9796 advises 64).
+pub const MAX_REASON_TEXT: usize = 64;
+/// The largest logo.
+pub const MAX_LOGO_BYTES: usize = engine::rich_call::MAX_LOGO_BYTES;
+/// Image types accepted for logos.
+pub const LOGO_TYPES: &[&str] = &["image/png", "image/jpeg", "image/webp", "image/svg+xml"];
+/// Numbers in one opt-out request at most.
+pub const MAX_OPT_OUTS_PER_REQUEST: usize = 100_000;
+
+/// A brand as the API shows it.
+pub fn brand_json(brand: &Brand, logo_url: Option<&str>) -> Value {
+    json!({
+        "slug": brand.slug,
+        "legalName": brand.legal_name,
+        "displayName": brand.display_name,
+        "callReasons": brand.call_reasons.iter().map(|r| json!({
+            "code": r.code, "text": r.text, "marketing": r.marketing
+        })).collect::<Vec<_>>(),
+        "neverAsk": brand.never_ask,
+        "logo": brand.logo.as_ref().map(|l| json!({
+            "url": logo_url,
+            "contentType": l.content_type,
+            "digest": l.digest,
+            "bytes": l.len,
+        })),
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct BrandBody {
+    #[serde(default)]
+    slug: Option<String>,
+    #[serde(default)]
+    customer: Option<String>,
+    legal_name: String,
+    display_name: String,
+    #[serde(default)]
+    call_reasons: Vec<ReasonBody>,
+    #[serde(default)]
+    never_ask: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReasonBody {
+    code: String,
+    text: String,
+    #[serde(default)]
+    marketing: bool,
+}
+
+fn is_slug(s: &str, max: usize) -> bool {
+    !s.is_empty()
+        && s.len() <= max
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+fn printable(field: &str, s: &str, max_chars: usize) -> Result<(), Problem> {
+    let n = s.chars().count();
+    if s.trim().is_empty() || n > max_chars || s.chars().any(char::is_control) {
+        return Err(Problem::invalid(format!(
+            "{field} must be 1 to {max_chars} printable characters, not {:?}",
+            clip(s)
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a brand's fields: a display name a phone can show, reasons with token codes.
+fn brand_fields(body: BrandBody) -> Result<BrandFields, Problem> {
+    printable("legalName", &body.legal_name, 200)?;
+    printable("displayName", &body.display_name, MAX_DISPLAY_NAME)?;
+    let mut reasons = Vec::with_capacity(body.call_reasons.len());
+    for (i, r) in body.call_reasons.into_iter().enumerate() {
+        if !is_slug(&r.code, 32) {
+            return Err(Problem::invalid(format!(
+                "callReasons[{i}].code must be 1 to 32 of a-z, 0-9 and '-', not {:?}",
+                clip(&r.code)
+            )));
+        }
+        printable(&format!("callReasons[{i}].text"), &r.text, MAX_REASON_TEXT)?;
+        if reasons.iter().any(|x: &CallReason| x.code == r.code) {
+            return Err(Problem::invalid(format!(
+                "callReasons[{i}].code {:?} appears twice",
+                r.code
+            )));
+        }
+        reasons.push(CallReason {
+            code: r.code,
+            text: r.text,
+            marketing: r.marketing,
+        });
+    }
+    for (i, s) in body.never_ask.iter().enumerate() {
+        printable(&format!("neverAsk[{i}]"), s, 200)?;
+    }
+    Ok(BrandFields {
+        legal_name: body.legal_name,
+        display_name: body.display_name,
+        call_reasons: reasons,
+        never_ask: body.never_ask,
+    })
+}
+
+async fn find_brand(state: &AppState, slug: &str) -> Result<Brand, Problem> {
+    state.store.brand_by_slug(slug).await?.ok_or_else(|| {
+        Problem::new(
+            ProblemType::NotFound,
+            format!("brand {:?} does not exist", clip(slug)),
+        )
+    })
+}
+
+fn logo_url(state: &AppState, brand: &Brand) -> Option<String> {
+    brand
+        .logo
+        .as_ref()
+        .map(|_| engine::brand::logo_url(state.brands.public_url(), &brand.slug))
+}
+
+/// `POST /v1/brands`.
+pub async fn create_brand(State(state): State<Arc<AppState>>, req: AdminRequest) -> Response {
+    req.write(&state, async {
+        let mut body: BrandBody = req.json()?;
+        let slug = body
+            .slug
+            .take()
+            .ok_or_else(|| Problem::invalid("slug is required"))?;
+        if !is_slug(&slug, 48) {
+            return Err(Problem::invalid(format!(
+                "slug must be 1 to 48 of a-z, 0-9 and '-', not {:?}",
+                clip(&slug)
+            )));
+        }
+        let customer = body
+            .customer
+            .take()
+            .ok_or_else(|| Problem::invalid("customer (the brand's own account) is required"))?;
+        let customer = find_customer(&state, &customer).await?;
+        let fields = brand_fields(body)?;
+        let brand = state
+            .store
+            .create_brand(&slug, customer.id, &fields, unix_now())
+            .await?;
+        let location = HeaderValue::from_str(&format!("/v1/brands/{slug}"))
+            .unwrap_or_else(|_| HeaderValue::from_static("/v1/brands"));
+        Ok(Reply::json(StatusCode::CREATED, brand_json(&brand, None))
+            .with_header(header::LOCATION, location))
+    })
+    .await
+}
+
+/// `PUT /v1/brands/{slug}`: replaces its names, reasons and never-ask list.
+pub async fn update_brand(
+    State(state): State<Arc<AppState>>,
+    Path(slug): Path<String>,
+    req: AdminRequest,
+) -> Response {
+    req.write(&state, async {
+        let body: BrandBody = req.json()?;
+        if body.slug.as_deref().is_some_and(|s| s != slug) || body.customer.is_some() {
+            return Err(Problem::invalid(
+                "slug and customer cannot be changed (leave them out)",
+            ));
+        }
+        let fields = brand_fields(body)?;
+        let brand = find_brand(&state, &slug).await?;
+        let brand = state
+            .store
+            .update_brand(brand.id, &fields, unix_now())
+            .await?;
+        Ok(Reply::json(
+            StatusCode::OK,
+            brand_json(&brand, logo_url(&state, &brand).as_deref()),
+        ))
+    })
+    .await
+}
+
+/// `GET /v1/brands`.
+pub async fn list_brands(State(state): State<Arc<AppState>>, _req: AdminRequest) -> Response {
+    match state.store.brands().await {
+        Ok(brands) => Json(json!({
+            "brands": brands
+                .iter()
+                .map(|b| brand_json(b, logo_url(&state, b).as_deref()))
+                .collect::<Vec<_>>()
+        }))
+        .into_response(),
+        Err(e) => Problem::from(e).into_response(),
+    }
+}
+
+/// `GET /v1/brands/{slug}`: the brand with its numbers.
+pub async fn get_brand(
+    State(state): State<Arc<AppState>>,
+    Path(slug): Path<String>,
+    _req: AdminRequest,
+) -> Response {
+    let result = async {
+        let brand = find_brand(&state, &slug).await?;
+        let policy = state.store.brand_policy().await?;
+        let list = |kind| {
+            policy
+                .blocks
+                .iter()
+                .filter(|b| b.brand == brand.id && b.kind == kind)
+                .map(|b| block_json(&b.block))
+                .collect::<Vec<_>>()
+        };
+        let mut out = brand_json(&brand, logo_url(&state, &brand).as_deref());
+        if let Some(obj) = out.as_object_mut() {
+            obj.insert("listedNumbers".into(), json!(list(BrandNumberKind::Listed)));
+            obj.insert(
+                "inboundOnlyNumbers".into(),
+                json!(list(BrandNumberKind::InboundOnly)),
+            );
+        }
+        Ok::<_, Problem>(Json(out).into_response())
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `PUT /v1/brands/{slug}/logo`: the image bytes as the body, with their `Content-Type`.
+pub async fn put_logo(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(PeerAddr(peer)): ConnectInfo<PeerAddr>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        super::auth::authorize(&state, &headers, peer, Scope::Admin)?;
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .unwrap_or_default();
+        if !LOGO_TYPES.contains(&content_type.as_str()) {
+            return Err(Problem::new(
+                ProblemType::UnsupportedMediaType,
+                format!(
+                    "a logo is one of {}, not {:?}",
+                    LOGO_TYPES.join(", "),
+                    clip(&content_type)
+                ),
+            ));
+        }
+        if body.is_empty() || body.len() > MAX_LOGO_BYTES {
+            return Err(Problem::invalid(format!(
+                "a logo is 1 to {MAX_LOGO_BYTES} bytes, not {}",
+                body.len()
+            )));
+        }
+        let brand = find_brand(&state, &slug).await?;
+        let digest = integrity_digest(DigestAlg::Sha256, &body);
+        let meta = state
+            .store
+            .set_brand_logo(brand.id, &content_type, &digest, &body, unix_now())
+            .await?;
+        if let Err(e) = state.brands.refresh(state.store.as_ref()).await {
+            tracing::warn!(error = %e, "brand policy refresh after a logo change failed");
+        }
+        // Calls signed from now on carry the new digest: check them against the new bytes.
+        if let Some(logos) = state.verification.logos() {
+            logos.put_local(
+                &engine::brand::logo_url(state.brands.public_url(), &slug),
+                Arc::from(body.to_vec()),
+            );
+        }
+        Ok(Json(json!({
+            "url": engine::brand::logo_url(state.brands.public_url(), &slug),
+            "contentType": meta.content_type,
+            "digest": meta.digest,
+            "bytes": meta.len,
+        }))
+        .into_response())
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `GET /brands/{slug}/logo` (public): the bytes its `rcdi` digest covers.
+pub async fn get_logo(State(state): State<Arc<AppState>>, Path(slug): Path<String>) -> Response {
+    let result = async {
+        let brand = find_brand(&state, &slug).await?;
+        let (meta, bytes) = state
+            .store
+            .brand_logo(brand.id)
+            .await?
+            .ok_or_else(|| Problem::new(ProblemType::NotFound, "this brand has no logo"))?;
+        let etag = HeaderValue::from_str(&format!("\"{}\"", meta.digest))
+            .unwrap_or_else(|_| HeaderValue::from_static("\"\""));
+        Ok::<_, Problem>(
+            (
+                [
+                    (
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_str(&meta.content_type)
+                            .unwrap_or_else(|_| HeaderValue::from_static("image/png")),
+                    ),
+                    (header::ETAG, etag),
+                    (
+                        header::CACHE_CONTROL,
+                        HeaderValue::from_static("public, max-age=300"),
+                    ),
+                    (
+                        header::X_CONTENT_TYPE_OPTIONS,
+                        HeaderValue::from_static("nosniff"),
+                    ),
+                    (
+                        header::CONTENT_SECURITY_POLICY,
+                        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'"),
+                    ),
+                ],
+                bytes,
+            )
+                .into_response(),
+        )
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BrandNumbersBody {
+    kind: String,
+    numbers: Vec<super::admin::NumberItem>,
+}
+
+fn kind_and_blocks(body: BrandNumbersBody) -> Result<(BrandNumberKind, Vec<NumberBlock>), Problem> {
+    let kind = BrandNumberKind::parse(&body.kind).ok_or_else(|| {
+        Problem::invalid(format!(
+            "kind is \"listed\" or \"inbound_only\", not {:?}",
+            clip(&body.kind)
+        ))
+    })?;
+    let blocks = parse_blocks(&NumbersBody {
+        numbers: body.numbers,
+    })?;
+    Ok((kind, blocks))
+}
+
+/// `POST /v1/brands/{slug}/numbers`: `{"kind": "listed"|"inbound_only", "numbers": [...]}`.
+pub async fn add_numbers(
+    State(state): State<Arc<AppState>>,
+    Path(slug): Path<String>,
+    req: AdminRequest,
+) -> Response {
+    req.write(&state, async {
+        let (kind, blocks) = kind_and_blocks(req.json()?)?;
+        let brand = find_brand(&state, &slug).await?;
+        state
+            .store
+            .add_brand_numbers(brand.id, kind, &blocks)
+            .await?;
+        Ok(Reply::json(
+            StatusCode::CREATED,
+            json!({
+                "brand": slug, "kind": kind.as_str(),
+                "added": blocks.iter().map(block_json).collect::<Vec<_>>(),
+                "numbers": total(&blocks),
+            }),
+        ))
+    })
+    .await
+}
+
+/// `DELETE /v1/brands/{slug}/numbers`: each block exactly as added; all or none.
+pub async fn remove_numbers(
+    State(state): State<Arc<AppState>>,
+    Path(slug): Path<String>,
+    req: AdminRequest,
+) -> Response {
+    req.write(&state, async {
+        let (kind, blocks) = kind_and_blocks(req.json()?)?;
+        let brand = find_brand(&state, &slug).await?;
+        match state
+            .store
+            .remove_brand_numbers(brand.id, kind, &blocks)
+            .await
+        {
+            Ok(_) => {}
+            Err(StoreError::NotFound { key, .. }) => {
+                return Err(Problem::new(
+                    ProblemType::NotFound,
+                    format!(
+                        "{key} is not a {} block of brand {slug:?} (nothing was removed)",
+                        kind.as_str()
+                    ),
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        Ok(Reply::json(
+            StatusCode::OK,
+            json!({
+                "brand": slug, "kind": kind.as_str(),
+                "removed": blocks.iter().map(block_json).collect::<Vec<_>>(),
+                "numbers": total(&blocks),
+            }),
+        ))
+    })
+    .await
+}
+
+fn partner_json(p: &Partner, customer: &str) -> Value {
+    json!({
+        "id": p.id.0,
+        "customer": customer,
+        "numbers": p.numbers.iter().map(block_json).collect::<Vec<_>>(),
+        "reasons": p.reasons,
+        "validFrom": p.valid_from,
+        "validUntil": p.valid_until,
+        "revokedAt": p.revoked_at,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct PartnerBody {
+    customer: String,
+    numbers: Vec<super::admin::NumberItem>,
+    #[serde(default)]
+    reasons: Vec<String>,
+    #[serde(default)]
+    valid_from: Option<i64>,
+    #[serde(default)]
+    valid_until: Option<i64>,
+}
+
+/// `POST /v1/brands/{slug}/partners`: a call centre or reseller may call in the brand's
+/// name from some of its listed numbers, for some of its reasons, for a while.
+pub async fn create_partner(
+    State(state): State<Arc<AppState>>,
+    Path(slug): Path<String>,
+    req: AdminRequest,
+) -> Response {
+    req.write(&state, async {
+        let body: PartnerBody = req.json()?;
+        let blocks = parse_blocks(&NumbersBody {
+            numbers: body.numbers,
+        })?;
+        let brand = find_brand(&state, &slug).await?;
+        let customer = find_customer(&state, &body.customer).await?;
+        if customer.id == brand.customer {
+            return Err(Problem::invalid(
+                "the brand's own customer needs no partner authorisation",
+            ));
+        }
+        let index = state.brands.get();
+        for (i, b) in blocks.iter().enumerate() {
+            let inside = index
+                .listed_brand(&b.start())
+                .is_some_and(|info| info.brand.id == brand.id)
+                && index
+                    .listed_brand(&last_number(b))
+                    .is_some_and(|info| info.brand.id == brand.id);
+            if !inside {
+                return Err(Problem::invalid(format!(
+                    "numbers[{i}] ({b}) is not within the listed numbers of brand {slug:?}"
+                )));
+            }
+        }
+        for (i, code) in body.reasons.iter().enumerate() {
+            if !brand.call_reasons.iter().any(|r| r.code == *code) {
+                return Err(Problem::invalid(format!(
+                    "reasons[{i}] {:?} is not a call reason code of brand {slug:?}",
+                    clip(code)
+                )));
+            }
+        }
+        let now = unix_now();
+        let valid_from = body.valid_from.unwrap_or(now);
+        if body.valid_until.is_some_and(|u| u <= valid_from) {
+            return Err(Problem::invalid("validUntil must be after validFrom"));
+        }
+        let partner = state
+            .store
+            .create_partner(
+                &NewPartner {
+                    brand: brand.id,
+                    customer: customer.id,
+                    numbers: blocks,
+                    reasons: body.reasons,
+                    valid_from,
+                    valid_until: body.valid_until,
+                },
+                now,
+            )
+            .await?;
+        Ok(Reply::json(
+            StatusCode::CREATED,
+            partner_json(&partner, &customer.name),
+        ))
+    })
+    .await
+}
+
+/// The last number of a block (same length as its start).
+fn last_number(b: &NumberBlock) -> TelephoneNumber {
+    let digits = b.digits();
+    let text = format!("{:0digits$}", b.last_value());
+    TelephoneNumber::parse(&text).unwrap_or(b.start())
+}
+
+/// `GET /v1/brands/{slug}/partners`.
+pub async fn list_partners(
+    State(state): State<Arc<AppState>>,
+    Path(slug): Path<String>,
+    _req: AdminRequest,
+) -> Response {
+    let result = async {
+        let brand = find_brand(&state, &slug).await?;
+        let partners = state.store.partners(brand.id).await?;
+        let index = state.inventory.get();
+        let list: Vec<Value> = partners
+            .iter()
+            .map(|p| {
+                let name = index
+                    .customer(p.customer)
+                    .map_or_else(|| p.customer.to_string(), |c| c.name.clone());
+                partner_json(p, &name)
+            })
+            .collect();
+        Ok::<_, Problem>(Json(json!({ "partners": list })).into_response())
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `DELETE /v1/brands/{slug}/partners/{id}`: revokes it, on every node within 5 s.
+pub async fn revoke_partner(
+    State(state): State<Arc<AppState>>,
+    Path((slug, id)): Path<(String, i64)>,
+    req: AdminRequest,
+) -> Response {
+    req.write(&state, async {
+        let brand = find_brand(&state, &slug).await?;
+        let now = unix_now();
+        if !state
+            .store
+            .revoke_partner(brand.id, PartnerId(id), now)
+            .await?
+        {
+            return Err(Problem::new(
+                ProblemType::NotFound,
+                format!("brand {slug:?} has no partner {id} in force"),
+            ));
+        }
+        Ok(Reply::json(
+            StatusCode::OK,
+            json!({ "brand": slug, "partner": id, "revokedAt": now }),
+        ))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OptOutBody {
+    numbers: Vec<String>,
+    #[serde(default)]
+    source: Option<String>,
+}
+
+fn opt_out_numbers(body: &OptOutBody) -> Result<Vec<TelephoneNumber>, Problem> {
+    if body.numbers.is_empty() || body.numbers.len() > MAX_OPT_OUTS_PER_REQUEST {
+        return Err(Problem::invalid(format!(
+            "numbers must hold 1 to {MAX_OPT_OUTS_PER_REQUEST} numbers"
+        )));
+    }
+    body.numbers
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            TelephoneNumber::parse(n).map_err(|e| Problem::invalid(format!("numbers[{i}]: {e}")))
+        })
+        .collect()
+}
+
+async fn set_opt_outs(
+    state: &AppState,
+    slug: &str,
+    req: &AdminRequest,
+    opted_out: bool,
+) -> Response {
+    req.write(state, async {
+        let body: OptOutBody = req.json()?;
+        let numbers = opt_out_numbers(&body)?;
+        let source = body.source.as_deref().unwrap_or("api");
+        printable("source", source, 100)?;
+        let brand = find_brand(state, slug).await?;
+        let changed = state
+            .store
+            .set_opt_outs(brand.id, &numbers, opted_out, source, unix_now())
+            .await?;
+        Ok(Reply::json(
+            StatusCode::OK,
+            json!({ "brand": slug, "optedOut": opted_out, "numbers": numbers.len(), "changed": changed }),
+        ))
+    })
+    .await
+}
+
+/// `POST /v1/brands/{slug}/opt-outs`: these numbers get no more marketing calls from the
+/// brand or its partners (every node within 60 s; this one at once).
+pub async fn add_opt_outs(
+    State(state): State<Arc<AppState>>,
+    Path(slug): Path<String>,
+    req: AdminRequest,
+) -> Response {
+    set_opt_outs(&state, &slug, &req, true).await
+}
+
+/// `DELETE /v1/brands/{slug}/opt-outs`: these numbers opt back in.
+pub async fn remove_opt_outs(
+    State(state): State<Arc<AppState>>,
+    Path(slug): Path<String>,
+    req: AdminRequest,
+) -> Response {
+    set_opt_outs(&state, &slug, &req, false).await
+}
+
+/// Paging of events.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventPage {
+    before: Option<i64>,
+    limit: Option<u32>,
+}
+
+/// `GET /v1/brands/{slug}/events?before=&limit=`: newest first.
+pub async fn list_events(
+    State(state): State<Arc<AppState>>,
+    Path(slug): Path<String>,
+    Query(page): Query<EventPage>,
+    _req: AdminRequest,
+) -> Response {
+    let result = async {
+        let brand = find_brand(&state, &slug).await?;
+        let limit = page.limit.unwrap_or(100).clamp(1, 1_000);
+        let events = state
+            .store
+            .brand_events(brand.id, page.before, limit)
+            .await?;
+        let next = (events.len() == limit as usize)
+            .then(|| events.last().map(|e| e.seq))
+            .flatten();
+        Ok::<_, Problem>(
+            Json(json!({
+                "events": events.iter().map(|e| json!({
+                    "seq": e.seq, "at": e.at, "kind": e.kind, "detail": e.detail
+                })).collect::<Vec<_>>(),
+                "next": next,
+            }))
+            .into_response(),
+        )
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `PUT /v1/dno`: `{"numbers": [...]}` replaces the national Do-Not-Originate list.
+pub async fn replace_dno(State(state): State<Arc<AppState>>, req: AdminRequest) -> Response {
+    req.write(&state, async {
+        let body: NumbersBody = req.json()?;
+        let blocks = if body.numbers.is_empty() {
+            Vec::new()
+        } else {
+            parse_blocks(&body)?
+        };
+        let n = state.store.replace_dno(&blocks).await?;
+        Ok(Reply::json(
+            StatusCode::OK,
+            json!({ "blocks": n, "numbers": total(&blocks) }),
+        ))
+    })
+    .await
+}
