@@ -20,12 +20,19 @@ use std::hash::{Hash, Hasher};
 use passport::TelephoneNumber;
 
 use crate::SipError;
-use crate::grammar::{is_forbidden_control, is_token, split_identity, split_list, trim_ws};
+use crate::grammar::{
+    ByteSet, byte_set, find_forbidden_control, for_each_element, identity_split_here, is_token,
+    split_at_byte, trim_ws,
+};
+use crate::uri::UriRef;
 
 pub use cseq::CSeq;
 pub use name_addr::NameAddr;
 pub use params::{Param, Params};
 pub use via::{Rport, Via};
+
+pub(crate) use name_addr::NameAddrRef;
+pub(crate) use via::ViaRef;
 
 /// How a header's value is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,16 +53,33 @@ macro_rules! known_headers {
         enum Known { $( $variant, )* }
 
         const KNOWN: &[Known] = &[ $( Known::$variant, )* ];
+        const _: () = assert!(KNOWN.len() <= 64, "single_bit needs a bit per known header");
 
         impl Known {
             fn name(self) -> &'static str {
                 match self { $( Known::$variant => $name, )* }
             }
-            fn compact(self) -> Option<u8> {
-                match self { $( Known::$variant => $compact, )* }
-            }
             fn kind(self) -> Kind {
                 match self { $( Known::$variant => Kind::$kind, )* }
+            }
+            /// The known header with this full name, in any case.
+            fn by_name(name: &str) -> Option<Known> {
+                // Unrolled, so that most names are passed over on their length alone.
+                $(
+                    if name.len() == $name.len() && name.eq_ignore_ascii_case($name) {
+                        return Some(Known::$variant);
+                    }
+                )*
+                None
+            }
+            /// The known header with this compact form (a lowercase letter).
+            fn by_compact(c: u8) -> Option<Known> {
+                $(
+                    if $compact == Some(c) {
+                        return Some(Known::$variant);
+                    }
+                )*
+                None
             }
         }
 
@@ -140,13 +164,11 @@ impl HeaderName {
             return None;
         }
         let known = match name.as_bytes() {
-            [c] => KNOWN
-                .iter()
-                .find(|k| k.compact() == Some(c.to_ascii_lowercase())),
-            _ => KNOWN.iter().find(|k| k.name().eq_ignore_ascii_case(name)),
+            [c] => Known::by_compact(c.to_ascii_lowercase()),
+            _ => Known::by_name(name),
         };
         Some(match known {
-            Some(&k) => HeaderName(Repr::Known(k)),
+            Some(k) => HeaderName(Repr::Known(k)),
             None => HeaderName(Repr::Other(name.into())),
         })
     }
@@ -168,6 +190,13 @@ impl HeaderName {
 
     fn kind(&self) -> Kind {
         self.known().map_or(Kind::Whole, Known::kind)
+    }
+
+    /// For a header that may appear at most once, a bit of its own in a `u64`.
+    pub(crate) fn single_bit(&self) -> Option<u64> {
+        let known = self.known()?;
+        // A fieldless enum's discriminant; there are fewer than 64 known headers.
+        (known.kind() == Kind::Single).then(|| 1u64 << (known as u32 % 64))
     }
 
     /// The canonical name of a known header, for error messages.
@@ -211,37 +240,52 @@ impl fmt::Display for HeaderName {
     }
 }
 
-/// One header field value under its name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Header {
-    name: HeaderName,
-    value: String,
+/// One header field value under its name, as [`Headers::iter`] yields it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header<'a> {
+    name: &'a HeaderName,
+    value: &'a str,
 }
 
-impl Header {
+impl<'a> Header<'a> {
     /// The name.
-    pub fn name(&self) -> &HeaderName {
-        &self.name
+    pub fn name(&self) -> &'a HeaderName {
+        self.name
     }
 
     /// The value, unfolded and trimmed.
-    pub fn value(&self) -> &str {
-        &self.value
+    pub fn value(&self) -> &'a str {
+        self.value
     }
+}
+
+/// A stored entry: the name and where the value is in [`Headers::text`].
+#[derive(Debug, Clone)]
+struct Entry {
+    name: HeaderName,
+    start: usize,
+    end: usize,
 }
 
 /// The header fields of a message, in order. `Content-Length` is not stored: it is taken
 /// from the body when the message is written.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// The values share one buffer, so a message's headers take two allocations however many
+/// there are.
+#[derive(Clone, Default)]
 pub struct Headers {
-    entries: Vec<Header>,
+    /// Every value, one after the other; removed values stay until the next compaction.
+    text: String,
+    entries: Vec<Entry>,
+    /// The bytes of `text` that entries refer to.
+    live: usize,
 }
 
 /// Checks a value supplied by this side before it goes on the wire: no line breaks or
 /// other controls (a display name or reason taken from a PASSporT must not be able to
 /// inject a header).
 pub(crate) fn check_value(value: &str) -> Result<&str, SipError> {
-    if value.bytes().any(is_forbidden_control) {
+    if find_forbidden_control(value.as_bytes()).is_some() {
         return Err(SipError::InvalidValue {
             what: "header value",
             reason: "contains a line break or control character",
@@ -256,6 +300,15 @@ impl Headers {
         Self::default()
     }
 
+    /// No headers, with room for `entries` values of `bytes` bytes in all.
+    pub(crate) fn with_capacity(entries: usize, bytes: usize) -> Self {
+        Self {
+            text: String::with_capacity(bytes),
+            entries: Vec::with_capacity(entries),
+            live: 0,
+        }
+    }
+
     /// The number of entries (list values count one each).
     pub fn len(&self) -> usize {
         self.entries.len()
@@ -266,9 +319,16 @@ impl Headers {
         self.entries.is_empty()
     }
 
+    fn value_of(&self, entry: &Entry) -> &str {
+        self.text.get(entry.start..entry.end).unwrap_or_default()
+    }
+
     /// All entries in order.
-    pub fn iter(&self) -> impl Iterator<Item = &Header> {
-        self.entries.iter()
+    pub fn iter(&self) -> impl Iterator<Item = Header<'_>> {
+        self.entries.iter().map(|e| Header {
+            name: &e.name,
+            value: self.value_of(e),
+        })
     }
 
     /// The first value of `name`.
@@ -280,8 +340,16 @@ impl Headers {
     pub fn get_all<'a>(&'a self, name: &HeaderName) -> impl Iterator<Item = &'a str> {
         self.entries
             .iter()
-            .filter(move |h| &h.name == name)
-            .map(|h| h.value.as_str())
+            .filter(move |e| &e.name == name)
+            .map(|e| self.value_of(e))
+    }
+
+    /// The bytes the values take, for sizing an encoding.
+    pub(crate) fn wire_len(&self) -> usize {
+        self.entries
+            .iter()
+            .map(|e| e.name.as_str().len() + (e.end - e.start) + 4)
+            .sum()
     }
 
     /// Appends a header. A list header's value is split into its elements as on decoding,
@@ -304,32 +372,75 @@ impl Headers {
             })
     }
 
-    /// Appends `value` (already checked for controls), split as `name`'s grammar says.
-    pub(crate) fn push_split(&mut self, name: HeaderName, value: &str) -> Result<(), &'static str> {
-        let parts = match name.kind() {
-            Kind::List if !value.is_empty() => split_list(value)?,
-            Kind::Identity if !value.is_empty() => split_identity(value)?,
-            Kind::List | Kind::Identity | Kind::Single | Kind::Whole => vec![value],
-        };
-        for part in parts {
-            self.entries.push(Header {
-                name: name.clone(),
-                value: part.to_owned(),
-            });
-        }
-        Ok(())
+    /// Appends one entry as it is: `value` is trimmed, free of controls and, for a list
+    /// header, one element (an entry of another `Headers` under the same name is).
+    pub(crate) fn push_entry(&mut self, name: HeaderName, value: &str) {
+        self.push_parts(name, &[value]);
     }
 
-    /// True when `name` may appear at most once.
-    pub(crate) fn is_single(name: &HeaderName) -> bool {
-        name.kind() == Kind::Single
+    /// Appends one entry made of `parts` written one after the other, under the same
+    /// conditions as [`Headers::push_entry`].
+    pub(crate) fn push_parts(&mut self, name: HeaderName, parts: &[&str]) {
+        let start = self.text.len();
+        for part in parts {
+            self.text.push_str(part);
+        }
+        let end = self.text.len();
+        self.live += end - start;
+        self.entries.push(Entry { name, start, end });
+    }
+
+    /// Appends `value` (already checked for controls), split as `name`'s grammar says.
+    /// Nothing is added when the value is refused.
+    pub(crate) fn push_split(&mut self, name: HeaderName, value: &str) -> Result<(), &'static str> {
+        let split_here: fn(&str) -> bool = match name.kind() {
+            Kind::List if !value.is_empty() => |_| true,
+            Kind::Identity if !value.is_empty() => identity_split_here,
+            Kind::List | Kind::Identity | Kind::Single | Kind::Whole => {
+                self.push_entry(name, value);
+                return Ok(());
+            }
+        };
+        let (entries, text, live) = (self.entries.len(), self.text.len(), self.live);
+        let result = for_each_element(value, split_here, |part| {
+            self.push_entry(name.clone(), part);
+        });
+        if result.is_err() {
+            self.entries.truncate(entries);
+            self.text.truncate(text);
+            self.live = live;
+        }
+        result
     }
 
     /// Removes every value of `name`, returning how many were removed.
     pub fn remove_all(&mut self, name: &HeaderName) -> usize {
         let before = self.entries.len();
-        self.entries.retain(|h| &h.name != name);
+        let mut removed_bytes = 0;
+        self.entries.retain(|e| {
+            let keep = &e.name != name;
+            if !keep {
+                removed_bytes += e.end - e.start;
+            }
+            keep
+        });
+        self.live -= removed_bytes;
+        // Values removed again and again must not make the buffer grow without bound.
+        if self.text.len() > 2 * self.live + 1024 {
+            self.compact();
+        }
         before - self.entries.len()
+    }
+
+    /// Drops the bytes of removed values from the buffer.
+    fn compact(&mut self) {
+        let mut text = String::with_capacity(self.live);
+        for e in &mut self.entries {
+            let start = text.len();
+            text.push_str(self.text.get(e.start..e.end).unwrap_or_default());
+            (e.start, e.end) = (start, text.len());
+        }
+        self.text = text;
     }
 
     /// The only value of a header that must appear exactly once.
@@ -373,6 +484,36 @@ impl Headers {
         })
     }
 
+    /// The only value of `name`, a name-addr, read in place.
+    pub(crate) fn name_addr_ref(&self, name: &HeaderName) -> Result<NameAddrRef<'_>, SipError> {
+        NameAddrRef::parse(self.single(name)?).map_err(|reason| SipError::BadHeaderValue {
+            name: name.static_name(),
+            reason,
+        })
+    }
+
+    /// Checks what [`Headers::via`] checks, without keeping the Vias.
+    pub(crate) fn check_vias(&self) -> Result<(), SipError> {
+        let mut any = false;
+        for v in self.get_all(&HeaderName::VIA) {
+            ViaRef::parse(v)?;
+            any = true;
+        }
+        if any {
+            Ok(())
+        } else {
+            Err(SipError::MissingHeader { name: "Via" })
+        }
+    }
+
+    /// The topmost Via, read in place.
+    pub(crate) fn top_via_ref(&self) -> Result<ViaRef<'_>, SipError> {
+        ViaRef::parse(
+            self.get(&HeaderName::VIA)
+                .ok_or(SipError::MissingHeader { name: "Via" })?,
+        )
+    }
+
     /// Every Via, topmost first.
     pub fn via(&self) -> Result<Vec<Via>, SipError> {
         let vias = self
@@ -387,10 +528,7 @@ impl Headers {
 
     /// The topmost Via: the one that identifies the transaction and says where to respond.
     pub fn top_via(&self) -> Result<Via, SipError> {
-        Via::parse(
-            self.get(&HeaderName::VIA)
-                .ok_or(SipError::MissingHeader { name: "Via" })?,
-        )
+        self.top_via_ref().map(ViaRef::into_owned)
     }
 
     /// From.
@@ -470,12 +608,12 @@ impl Headers {
 
     /// The telephone number in the From URI.
     pub fn from_tn(&self) -> Result<TelephoneNumber, SipError> {
-        tn(&self.from()?, "From")
+        uri_tn(self.name_addr_ref(&HeaderName::FROM)?.uri(), "From")
     }
 
     /// The telephone number in the To URI.
     pub fn to_tn(&self) -> Result<TelephoneNumber, SipError> {
-        tn(&self.to()?, "To")
+        uri_tn(self.name_addr_ref(&HeaderName::TO)?.uri(), "To")
     }
 
     /// The telephone number asserted by P-Asserted-Identity: the first value that holds
@@ -496,14 +634,36 @@ impl Headers {
     }
 }
 
+impl PartialEq for Headers {
+    /// Equal headers hold the same values under the same names, in the same order.
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Headers {}
+
+impl fmt::Debug for Headers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Headers")
+            .field("entries", &self.iter().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
 fn tn(addr: &NameAddr, header: &'static str) -> Result<TelephoneNumber, SipError> {
     addr.telephone_number()
         .map_err(|source| SipError::NotATelephoneNumber { header, source })
 }
 
+fn uri_tn(uri: &UriRef<'_>, header: &'static str) -> Result<TelephoneNumber, SipError> {
+    uri.telephone_number()
+        .map_err(|source| SipError::NotATelephoneNumber { header, source })
+}
+
 /// `word` characters of RFC 3261 Call-ID.
-fn is_word_byte(b: u8) -> bool {
-    crate::grammar::is_token_byte(b)
+const fn word_byte(b: u8) -> bool {
+    crate::grammar::token_byte(b)
         || matches!(
             b,
             b'(' | b')'
@@ -521,9 +681,15 @@ fn is_word_byte(b: u8) -> bool {
         )
 }
 
+static WORD: ByteSet = byte_set!(word_byte);
+
+fn is_word_byte(b: u8) -> bool {
+    WORD.contains(b)
+}
+
 /// `callid = word [ "@" word ]`.
 pub(crate) fn check_call_id(v: &str) -> Result<(), &'static str> {
-    let (local, host) = match v.split_once('@') {
+    let (local, host) = match split_at_byte(v, b'@') {
         Some((l, h)) => (l, Some(h)),
         None => (v, None),
     };
@@ -603,6 +769,52 @@ mod tests {
         assert!(h.push(HeaderName::CONTACT, "<sip:a,").is_err());
         assert_eq!(h.remove_all(&HeaderName::VIA), 2);
         assert_eq!(h.len(), 1);
+    }
+
+    #[test]
+    fn a_refused_list_adds_nothing() {
+        let mut h = Headers::new();
+        h.push(HeaderName::SUBJECT, "kept").unwrap();
+        // The first element is read before the error is found.
+        assert!(h.push(HeaderName::CONTACT, "<sip:a@b>, <sip:c").is_err());
+        assert!(h.push(HeaderName::IDENTITY, "a.b.c, ..d;info=\"x").is_err());
+        assert_eq!(h.len(), 1);
+        assert_eq!(h.iter().map(|e| e.value()).collect::<Vec<_>>(), ["kept"]);
+        h.push(HeaderName::CONTACT, "<sip:e@f>").unwrap();
+        assert_eq!(h.get(&HeaderName::CONTACT), Some("<sip:e@f>"));
+    }
+
+    #[test]
+    fn values_removed_again_and_again_do_not_grow_the_buffer() {
+        let mut h = Headers::new();
+        h.push(HeaderName::FROM, "<sip:a@b>;tag=1").unwrap();
+        for i in 0..1_000 {
+            h.remove_all(&HeaderName::VIA);
+            h.push(
+                HeaderName::VIA,
+                &format!("SIP/2.0/UDP h{i};branch=z9hG4bK{i}, SIP/2.0/UDP proxy"),
+            )
+            .unwrap();
+        }
+        assert!(
+            h.text.len() < 2 * h.live + 1024 + 64,
+            "{} bytes",
+            h.text.len()
+        );
+        assert_eq!(h.get(&HeaderName::FROM), Some("<sip:a@b>;tag=1"));
+        assert_eq!(
+            h.get_all(&HeaderName::VIA).collect::<Vec<_>>(),
+            ["SIP/2.0/UDP h999;branch=z9hG4bK999", "SIP/2.0/UDP proxy"]
+        );
+        // Equality is by names and values, whatever the buffer holds.
+        let mut fresh = Headers::new();
+        fresh.push(HeaderName::FROM, "<sip:a@b>;tag=1").unwrap();
+        fresh
+            .push(HeaderName::VIA, "SIP/2.0/UDP h999;branch=z9hG4bK999")
+            .unwrap();
+        fresh.push(HeaderName::VIA, "SIP/2.0/UDP proxy").unwrap();
+        assert_eq!(h, fresh);
+        assert_eq!(h.clone(), fresh);
     }
 
     #[test]

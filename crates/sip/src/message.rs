@@ -7,9 +7,14 @@
 //! datagram" and bytes beyond Content-Length are an error; on a stream Content-Length is
 //! mandatory and a partial message is `Ok(None)`.
 
+use std::borrow::Cow;
+
 use crate::SipError;
 use crate::error::sanitize;
-use crate::grammar::{is_forbidden_control, is_ws, split_list, trim_ws};
+use crate::grammar::{
+    find_byte, find_forbidden_control, find_line_break, is_forbidden_control, is_ws, split_at_byte,
+    split_list, trim_ws,
+};
 use crate::header::{CSeq, HeaderName, Headers, NameAddr, Via, check_call_id};
 use crate::limits::Limits;
 use crate::method::Method;
@@ -91,27 +96,41 @@ pub enum Framed {
     },
 }
 
+/// The offset of the first occurrence of `needle` (not empty) in `haystack`.
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+    let (&first, rest) = needle.split_first()?;
+    let mut from = 0;
+    loop {
+        let at = from + find_byte(haystack.get(from..)?, first)?;
+        if haystack.get(at + 1..at + needle.len()) == Some(rest) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
 }
 
 /// The offset of the first CR not followed by LF, or LF not preceded by CR, at or after
 /// `from`. A CR at the very end is not counted when `partial` (its LF may still come).
 fn bare_line_break(bytes: &[u8], from: usize, partial: bool) -> Option<usize> {
-    bytes.iter().enumerate().skip(from).find_map(|(i, &b)| {
-        let bare = match b {
-            b'\r' => match bytes.get(i + 1) {
+    let mut from = from;
+    loop {
+        let i = from + find_line_break(bytes.get(from..)?)?;
+        let bare = match bytes.get(i) {
+            Some(b'\r') => match bytes.get(i + 1) {
                 Some(&next) => next != b'\n',
                 None => !partial,
             },
-            b'\n' => i == 0 || bytes.get(i - 1) != Some(&b'\r'),
-            _ => false,
+            _ => i == 0 || bytes.get(i - 1) != Some(&b'\r'),
         };
-        bare.then_some(i)
-    })
+        if bare {
+            return Some(i);
+        }
+        from = i + 1;
+    }
 }
 
 /// Lines of `bytes` split at CRLF, with their offsets.
+#[cfg(test)]
 fn crlf_lines(bytes: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
     let mut offset = 0;
     let mut rest = Some(bytes);
@@ -227,84 +246,158 @@ fn parse_content_length(v: &str) -> Result<usize, SipError> {
     })
 }
 
+/// One line of a header section: where it is and whether it holds a control character.
+#[derive(Debug, Clone, Copy)]
+struct Line {
+    start: usize,
+    end: usize,
+    control: bool,
+}
+
+/// Splits a header section into lines at CRLF in one pass over its control characters.
+/// A CR or LF that is not part of a CRLF is refused with its offset (plus `base`), before
+/// anything else is looked at.
+fn split_lines(head: &[u8], base: usize) -> Result<Vec<Line>, SipError> {
+    let mut lines = Vec::with_capacity(24);
+    let mut start = 0;
+    let mut control = false;
+    let mut from = 0;
+    while let Some(i) = head.get(from..).and_then(find_forbidden_control) {
+        let at = from + i;
+        match head.get(at) {
+            Some(b'\r') if head.get(at + 1) == Some(&b'\n') => {
+                lines.push(Line {
+                    start,
+                    end: at,
+                    control,
+                });
+                start = at + 2;
+                control = false;
+                from = at + 2;
+            }
+            Some(b'\r' | b'\n') => return Err(SipError::BadLineEnding { offset: base + at }),
+            _ => {
+                control = true;
+                from = at + 1;
+            }
+        }
+    }
+    lines.push(Line {
+        start,
+        end: head.len(),
+        control,
+    });
+    Ok(lines)
+}
+
+/// Strips trailing SP and HTAB.
+fn trim_end_ws(s: &str) -> &str {
+    s.trim_end_matches([' ', '\t'])
+}
+
 /// Parses a header section (start line and header lines, without the final empty line).
 /// `base` is the offset of `head` in the message, for error positions.
 fn parse_head(head: &[u8], base: usize, limits: &Limits) -> Result<Head, SipError> {
-    if let Some(i) = bare_line_break(head, 0, false) {
-        return Err(SipError::BadLineEnding { offset: base + i });
-    }
-    let mut lines = crlf_lines(head);
-    let (_, start) = lines.next().unwrap_or_default();
-    if start.len() > limits.max_start_line {
+    let lines = split_lines(head, base)?;
+    // Lines split at ASCII bytes: when the whole section is UTF-8, so is every line.
+    let head_text = std::str::from_utf8(head).ok();
+    let text_of = |line: &Line| match head_text {
+        Some(text) => Ok(text.get(line.start..line.end).unwrap_or_default()),
+        None => std::str::from_utf8(head.get(line.start..line.end).unwrap_or_default()),
+    };
+    let (first, header_lines) = lines.split_first().ok_or(bad_start("empty"))?;
+    if first.end - first.start > limits.max_start_line {
         return Err(SipError::StartLineTooLong {
             limit: limits.max_start_line,
         });
     }
-    if start.iter().copied().any(is_forbidden_control) || start.first().copied().is_some_and(is_ws)
-    {
+    if first.control || head.get(first.start).copied().is_some_and(is_ws) {
         return Err(bad_start("control character or leading white space"));
     }
-    let start = std::str::from_utf8(start).map_err(|_| bad_start("not UTF-8"))?;
+    let start = text_of(first).map_err(|_| bad_start("not UTF-8"))?;
     let start = parse_start_line(start)?;
 
-    // Unfold: a line starting with SP or HTAB continues the previous header line.
-    let mut fields: Vec<(usize, String)> = Vec::new();
-    for (index, (_, line)) in lines.enumerate() {
+    // Unfold: a line starting with SP or HTAB continues the previous header line. Every
+    // line is checked before any field is parsed, so the first bad line is the one
+    // reported.
+    let mut fields = 0;
+    // The length of the field being unfolded, and that length without trailing white space.
+    let (mut field_len, mut trimmed_len) = (0, 0);
+    for (index, line) in header_lines.iter().enumerate() {
         let line_no = index + 2;
         let too_long = SipError::HeaderLineTooLong {
             line: line_no,
             limit: limits.max_header_line,
         };
-        if line.len() > limits.max_header_line {
+        if line.end - line.start > limits.max_header_line {
             return Err(too_long);
         }
-        if line.iter().copied().any(is_forbidden_control) {
+        if line.control {
             return Err(SipError::BadHeaderLine {
                 line: line_no,
                 reason: "control character",
             });
         }
-        let text = std::str::from_utf8(line).map_err(|_| SipError::BadHeaderLine {
+        let text = text_of(line).map_err(|_| SipError::BadHeaderLine {
             line: line_no,
             reason: "not UTF-8",
         })?;
-        if line.first().copied().is_some_and(is_ws) {
-            let (_, field) = fields.last_mut().ok_or(SipError::BadHeaderLine {
-                line: line_no,
-                reason: "continuation line before any header",
-            })?;
+        if text.bytes().next().is_some_and(is_ws) {
+            if fields == 0 {
+                return Err(SipError::BadHeaderLine {
+                    line: line_no,
+                    reason: "continuation line before any header",
+                });
+            }
             let continuation = trim_ws(text);
             if !continuation.is_empty() {
-                field.truncate(field.trim_end_matches([' ', '\t']).len());
-                field.push(' ');
-                field.push_str(continuation);
+                field_len = trimmed_len + 1 + continuation.len();
+                trimmed_len = field_len;
             }
-            if field.len() > limits.max_header_line {
+            if field_len > limits.max_header_line {
                 return Err(too_long);
             }
         } else {
-            if fields.len() >= limits.max_headers {
+            if fields >= limits.max_headers {
                 return Err(SipError::TooManyHeaders {
                     limit: limits.max_headers,
                 });
             }
-            fields.push((line_no, text.to_owned()));
+            fields += 1;
+            field_len = text.len();
+            trimmed_len = trim_end_ws(text).len();
         }
     }
 
-    let mut headers = Headers::new();
+    let mut headers = Headers::with_capacity(fields + 4, head.len());
     let mut content_length = None;
-    for (line, field) in &fields {
-        let (name, value) = field.split_once(':').ok_or(SipError::BadHeaderLine {
-            line: *line,
+    // The single-valued headers seen so far, by `HeaderName::single_bit`.
+    let mut seen_single = 0u64;
+    let mut rest = header_lines.iter().enumerate().peekable();
+    while let Some((index, first_line)) = rest.next() {
+        let line = index + 2;
+        // The field, unfolded: only a folded one is copied. The first header line is not a
+        // continuation (checked above).
+        let mut field = Cow::Borrowed(text_of(first_line).unwrap_or_default());
+        while let Some((_, next)) =
+            rest.next_if(|(_, l)| head.get(l.start).copied().is_some_and(is_ws))
+        {
+            let continuation = trim_ws(text_of(next).unwrap_or_default());
+            if !continuation.is_empty() {
+                let field: &mut String = field.to_mut();
+                field.truncate(trim_end_ws(field).len());
+                field.push(' ');
+                field.push_str(continuation);
+            }
+        }
+        let (name, value) = split_at_byte(&field, b':').ok_or(SipError::BadHeaderLine {
+            line,
             reason: "no colon",
         })?;
-        let name = HeaderName::parse(name.trim_end_matches([' ', '\t'])).ok_or(
-            SipError::BadHeaderLine {
-                line: *line,
-                reason: "header name is not a token",
-            },
-        )?;
+        let name = HeaderName::parse(trim_end_ws(name)).ok_or(SipError::BadHeaderLine {
+            line,
+            reason: "header name is not a token",
+        })?;
         let value = trim_ws(value);
         if name == HeaderName::CONTENT_LENGTH {
             if content_length.is_some() {
@@ -322,10 +415,13 @@ fn parse_head(head: &[u8], base: usize, limits: &Limits) -> Result<Head, SipErro
             content_length = Some(length);
             continue;
         }
-        if Headers::is_single(&name) && headers.get(&name).is_some() {
-            return Err(SipError::DuplicateHeader {
-                name: name.static_name(),
-            });
+        if let Some(bit) = name.single_bit() {
+            if seen_single & bit != 0 {
+                return Err(SipError::DuplicateHeader {
+                    name: name.static_name(),
+                });
+            }
+            seen_single |= bit;
         }
         let static_name = name.static_name();
         headers
@@ -351,9 +447,9 @@ fn parse_head(head: &[u8], base: usize, limits: &Limits) -> Result<Head, SipErro
 /// Call-ID and CSeq present once and well-formed; for a request, the CSeq method equal to
 /// the request method and Max-Forwards, when present, in range.
 pub(crate) fn check_mandatory(headers: &Headers, method: Option<&Method>) -> Result<(), SipError> {
-    headers.via()?;
-    headers.from()?;
-    headers.to()?;
+    headers.check_vias()?;
+    headers.name_addr_ref(&HeaderName::FROM)?;
+    headers.name_addr_ref(&HeaderName::TO)?;
     headers.call_id()?;
     let cseq = headers.cseq()?;
     if let Some(method) = method {
@@ -726,14 +822,40 @@ pub(crate) fn salvage(input: &[u8], limits: &Limits) -> Option<Salvaged> {
     })
 }
 
-/// Writes a message: start line, headers, `Content-Length` from the body, empty line, body.
-pub(crate) fn encode(start_line: &str, headers: &Headers, body: &[u8]) -> Vec<u8> {
-    let header_bytes: usize = headers
-        .iter()
-        .map(|h| h.name().as_str().len() + h.value().len() + 4)
-        .sum();
-    let mut out = Vec::with_capacity(start_line.len() + header_bytes + body.len() + 32);
-    out.extend_from_slice(start_line.as_bytes());
+/// Writes `n` in decimal into `buf`, returning the digits.
+pub(crate) fn decimal(n: usize, buf: &mut [u8; 20]) -> &[u8] {
+    let mut n = n;
+    let mut at = buf.len();
+    for slot in buf.iter_mut().rev() {
+        // `n % 10` is a digit: the cast cannot truncate.
+        *slot = b'0' + (n % 10) as u8;
+        at -= 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf.get(at..).unwrap_or_default()
+}
+
+/// Writes a message: the start line (the concatenation of `start`), headers,
+/// `Content-Length` from the body, empty line, body; into one buffer of the exact size.
+pub(crate) fn encode(start: &[&[u8]], headers: &Headers, body: &[u8]) -> Vec<u8> {
+    const CONTENT_LENGTH: &[u8] = b"Content-Length: ";
+    let mut digits = [0; 20];
+    let length = decimal(body.len(), &mut digits);
+    let start_len: usize = start.iter().map(|part| part.len()).sum();
+    let size = start_len
+        + CRLF.len()
+        + headers.wire_len()
+        + CONTENT_LENGTH.len()
+        + length.len()
+        + CRLFCRLF.len()
+        + body.len();
+    let mut out = Vec::with_capacity(size);
+    for part in start {
+        out.extend_from_slice(part);
+    }
     out.extend_from_slice(CRLF);
     for h in headers.iter() {
         out.extend_from_slice(h.name().as_str().as_bytes());
@@ -741,7 +863,9 @@ pub(crate) fn encode(start_line: &str, headers: &Headers, body: &[u8]) -> Vec<u8
         out.extend_from_slice(h.value().as_bytes());
         out.extend_from_slice(CRLF);
     }
-    out.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
+    out.extend_from_slice(CONTENT_LENGTH);
+    out.extend_from_slice(length);
+    out.extend_from_slice(CRLFCRLF);
     out.extend_from_slice(body);
     out
 }
@@ -835,6 +959,49 @@ mod tests {
         let lines: Vec<_> = crlf_lines(b"ab\r\ncd\r\n").collect();
         assert_eq!(lines, vec![(0, &b"ab"[..]), (4, &b"cd"[..]), (8, &b""[..])]);
         assert_eq!(crlf_lines(b"").count(), 1);
+    }
+
+    #[test]
+    fn split_lines_agrees_with_crlf_lines_and_bare_line_break() {
+        let samples: [&[u8]; 12] = [
+            b"",
+            b"a",
+            b"ab\r\ncd",
+            b"ab\r\ncd\r\n",
+            b"a\x01b\r\nc\td\r\n\x7f",
+            b"a\nb",
+            b"a\rb",
+            b"a\r",
+            b"\nb",
+            b"a\r\r\nb",
+            b"a\x00\r\nb\r\n\r\nc",
+            b"INVITE sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h\r\n\tx",
+        ];
+        for head in samples {
+            let expected = match bare_line_break(head, 0, false) {
+                Some(i) => Err(SipError::BadLineEnding { offset: 7 + i }),
+                None => Ok(crlf_lines(head)
+                    .map(|(start, line)| {
+                        (
+                            start,
+                            start + line.len(),
+                            line.iter().copied().any(is_forbidden_control),
+                        )
+                    })
+                    .collect::<Vec<_>>()),
+            };
+            let got = split_lines(head, 7)
+                .map(|lines| lines.iter().map(|l| (l.start, l.end, l.control)).collect());
+            assert_eq!(got, expected, "{head:?}");
+        }
+    }
+
+    #[test]
+    fn decimals_are_written() {
+        let mut buf = [0; 20];
+        for n in [0, 7, 10, 302, 65_535, usize::MAX] {
+            assert_eq!(decimal(n, &mut buf), n.to_string().as_bytes());
+        }
     }
 
     #[test]

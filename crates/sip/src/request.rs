@@ -86,7 +86,12 @@ impl Request {
 
     /// The request as bytes for the wire.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let start = format!("{} {} SIP/2.0", self.method, self.uri);
+        let start: [&[u8]; 4] = [
+            self.method.as_str().as_bytes(),
+            b" ",
+            self.uri.as_str().as_bytes(),
+            b" SIP/2.0",
+        ];
         encode(&start, &self.headers, &self.body)
     }
 }

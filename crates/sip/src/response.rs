@@ -3,9 +3,9 @@
 
 use crate::SipError;
 use crate::grammar::{is_forbidden_control, is_token};
-use crate::header::{HeaderName, Headers, NameAddr};
+use crate::header::{HeaderName, Headers, NameAddrRef};
 use crate::limits::Limits;
-use crate::message::{check_mandatory, encode, salvage};
+use crate::message::{check_mandatory, decimal, encode, salvage};
 use crate::request::Request;
 
 /// A SIP response.
@@ -61,8 +61,8 @@ impl Response {
         to_tag: &str,
     ) -> Result<Self, SipError> {
         let h = request.headers();
-        let vias: Vec<&str> = h.get_all(&HeaderName::VIA).collect();
-        if vias.is_empty() {
+        let mut vias = h.get_all(&HeaderName::VIA).peekable();
+        if vias.peek().is_none() {
             return Err(SipError::MissingHeader { name: "Via" });
         }
         let single = |name: &HeaderName| -> Result<&str, SipError> {
@@ -78,14 +78,27 @@ impl Response {
             }
         };
         let parts = Parts {
-            vias: &vias,
             from: single(&HeaderName::FROM)?,
             to: single(&HeaderName::TO)?,
             call_id: single(&HeaderName::CALL_ID)?,
             cseq: single(&HeaderName::CSEQ)?,
         };
         let mut response = Self::new(status, reason)?;
-        response.copy_from(&parts, to_tag)?;
+        // Room for what is copied and for a Contact and an Identity header.
+        let copied: usize = h.get_all(&HeaderName::VIA).map(str::len).sum::<usize>()
+            + parts.from.len()
+            + parts.to.len()
+            + to_tag.len()
+            + 5
+            + parts.call_id.len()
+            + parts.cseq.len();
+        response.headers = Headers::with_capacity(h.len() + 4, copied + 1024);
+        // The values are entries of the request's headers under the same names: trimmed,
+        // free of controls, one list element each. They go in as they are.
+        response.copy_from(vias, &parts, to_tag, |headers, name, value| {
+            headers.push_entry(name, value);
+            Ok(())
+        })?;
         Ok(response)
     }
 
@@ -105,16 +118,21 @@ impl Response {
     ) -> Option<Self> {
         let (status, reason) = error.status()?;
         let s = salvage(input, limits)?;
-        let vias: Vec<&str> = s.vias.iter().map(String::as_str).collect();
         let parts = Parts {
-            vias: &vias,
             from: &s.from,
             to: &s.to,
             call_id: &s.call_id,
             cseq: &s.cseq,
         };
         let mut response = Self::new(status, reason).ok()?;
-        response.copy_from(&parts, to_tag).ok()?;
+        response
+            .copy_from(
+                s.vias.iter().map(String::as_str),
+                &parts,
+                to_tag,
+                Headers::push,
+            )
+            .ok()?;
         response
             .headers
             .push(HeaderName::WARNING, &error.warning(warn_agent))
@@ -122,12 +140,19 @@ impl Response {
         Some(response)
     }
 
-    fn copy_from(&mut self, parts: &Parts<'_>, to_tag: &str) -> Result<(), SipError> {
-        for via in parts.vias {
-            self.headers.push(HeaderName::VIA, via)?;
+    /// Copies the Vias and `parts` with `add`, adding `to_tag` to a To without a tag.
+    fn copy_from<'a>(
+        &mut self,
+        vias: impl Iterator<Item = &'a str>,
+        parts: &Parts<'_>,
+        to_tag: &str,
+        add: impl Fn(&mut Headers, HeaderName, &str) -> Result<(), SipError>,
+    ) -> Result<(), SipError> {
+        for via in vias {
+            add(&mut self.headers, HeaderName::VIA, via)?;
         }
-        self.headers.push(HeaderName::FROM, parts.from)?;
-        let to = NameAddr::parse(parts.to).map_err(|_| SipError::BadHeaderValue {
+        add(&mut self.headers, HeaderName::FROM, parts.from)?;
+        let to = NameAddrRef::parse(parts.to).map_err(|_| SipError::BadHeaderValue {
             name: "To",
             reason: "not a name-addr",
         })?;
@@ -138,13 +163,14 @@ impl Response {
                     reason: "not a token",
                 });
             }
+            // A tagged To is as clean as the To and the token it is made of.
             self.headers
-                .push(HeaderName::TO, &format!("{};tag={to_tag}", parts.to))?;
+                .push_parts(HeaderName::TO, &[parts.to, ";tag=", to_tag]);
         } else {
-            self.headers.push(HeaderName::TO, parts.to)?;
+            add(&mut self.headers, HeaderName::TO, parts.to)?;
         }
-        self.headers.push(HeaderName::CALL_ID, parts.call_id)?;
-        self.headers.push(HeaderName::CSEQ, parts.cseq)?;
+        add(&mut self.headers, HeaderName::CALL_ID, parts.call_id)?;
+        add(&mut self.headers, HeaderName::CSEQ, parts.cseq)?;
         Ok(())
     }
 
@@ -197,14 +223,19 @@ impl Response {
 
     /// The response as bytes for the wire.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let start = format!("SIP/2.0 {} {}", self.status, self.reason);
+        let mut digits = [0; 20];
+        let start: [&[u8]; 4] = [
+            b"SIP/2.0 ",
+            decimal(usize::from(self.status), &mut digits),
+            b" ",
+            self.reason.as_bytes(),
+        ];
         encode(&start, &self.headers, &self.body)
     }
 }
 
-/// The headers a response copies from its request.
+/// The headers a response copies from its request, but the Vias.
 struct Parts<'a> {
-    vias: &'a [&'a str],
     from: &'a str,
     to: &'a str,
     call_id: &'a str,

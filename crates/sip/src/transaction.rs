@@ -15,11 +15,16 @@
 //! the stored response, so Timer G is only needed by a server that sends a provisional
 //! response first; this one does not.
 
+use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::fmt;
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
+use std::sync::{Arc, OnceLock};
 
 use crate::SipError;
-use crate::header::{HeaderName, NameAddr};
+use crate::header::via::MAGIC_COOKIE;
+use crate::header::{HeaderName, Headers};
+use crate::message::decimal;
 use crate::method::Method;
 use crate::request::Request;
 use crate::response::Response;
@@ -74,18 +79,29 @@ impl Default for Config {
 }
 
 /// What identifies a server transaction.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+///
+/// Cheap to clone (a reference count) and to hash: the hash is computed once, when the key
+/// is made, with a key drawn at random by the process (keys come from untrusted peers).
+/// Keys with different hashes compare unequal without reading the fields.
+#[derive(Clone)]
 pub struct TransactionKey {
+    /// A hash of the fields.
+    hash: u64,
+    inner: Arc<KeyInner>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct KeyInner {
     transport: Transport,
     /// The request method, with ACK counted as INVITE.
     method: Method,
     id: KeyId,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, PartialEq, Eq, Hash)]
 enum KeyId {
-    /// RFC 3261: the branch is unique.
-    Branch { branch: Box<str>, sent_by: Box<str> },
+    /// RFC 3261: the branch is unique. `text` is the branch followed by the sent-by.
+    Branch { text: Box<str>, branch_len: usize },
     /// RFC 2543: no usable branch; the To tag is compared separately.
     Legacy {
         request_uri: Box<str>,
@@ -94,6 +110,12 @@ enum KeyId {
         cseq: u32,
         top_via: Box<str>,
     },
+}
+
+/// The process's hash key for transaction keys.
+fn key_hasher() -> &'static RandomState {
+    static STATE: OnceLock<RandomState> = OnceLock::new();
+    STATE.get_or_init(RandomState::new)
 }
 
 impl TransactionKey {
@@ -112,46 +134,74 @@ impl TransactionKey {
         method: Method,
     ) -> Result<Self, SipError> {
         let headers = request.headers();
-        let via = headers.top_via()?;
+        let via = headers.top_via_ref()?;
         let id = match via.branch() {
-            Some(branch) if via.has_magic_cookie() => KeyId::Branch {
-                branch: branch.into(),
-                sent_by: via.sent_by().into(),
-            },
+            Some(branch) if branch.starts_with(MAGIC_COOKIE) => {
+                // sent-by as `Via::sent_by` writes it: the host lowercased, the port.
+                let host = via.host();
+                let mut digits = [0; 20];
+                let port = via
+                    .port()
+                    .map(|p| decimal(usize::from(p), &mut digits))
+                    .and_then(|d| std::str::from_utf8(d).ok());
+                let len = branch.len() + host.len() + port.map_or(0, |p| p.len() + 1);
+                let mut text = String::with_capacity(len);
+                text.push_str(branch);
+                text.push_str(host);
+                if let Some(lower) = text.get_mut(branch.len()..) {
+                    lower.make_ascii_lowercase();
+                }
+                if let Some(port) = port {
+                    text.push(':');
+                    text.push_str(port);
+                }
+                KeyId::Branch {
+                    text: text.into_boxed_str(),
+                    branch_len: branch.len(),
+                }
+            }
             _ => KeyId::Legacy {
                 request_uri: request.uri().as_str().into(),
-                from_tag: headers.from()?.tag().map(Into::into),
+                from_tag: headers
+                    .name_addr_ref(&HeaderName::FROM)?
+                    .tag()
+                    .map(Into::into),
                 call_id: headers.call_id()?.into(),
                 cseq: headers.cseq()?.seq(),
                 top_via: headers.get(&HeaderName::VIA).unwrap_or_default().into(),
             },
         };
+        let hash = key_hasher().hash_one((transport, &method, &id));
         Ok(Self {
-            transport,
-            method,
-            id,
+            hash,
+            inner: Arc::new(KeyInner {
+                transport,
+                method,
+                id,
+            }),
         })
     }
 
     /// The method of the transaction (INVITE for an ACK).
     pub fn method(&self) -> &Method {
-        &self.method
+        &self.inner.method
     }
 
     /// True when the key is the RFC 3261 branch, false for the RFC 2543 fallback.
     pub fn is_rfc3261(&self) -> bool {
-        matches!(self.id, KeyId::Branch { .. })
+        matches!(self.inner.id, KeyId::Branch { .. })
     }
 
     /// Bytes held on the heap by the key, for the memory bound.
     fn heap_len(&self) -> usize {
-        let method = match &self.method {
+        let method = match &self.inner.method {
             Method::Extension(e) => e.as_str().len(),
             _ => 0,
         };
         method
-            + match &self.id {
-                KeyId::Branch { branch, sent_by } => branch.len() + sent_by.len(),
+            + match &self.inner.id {
+                // The branch and the sent-by.
+                KeyId::Branch { text, .. } => text.len(),
                 KeyId::Legacy {
                     request_uri,
                     from_tag,
@@ -165,6 +215,70 @@ impl TransactionKey {
                         + top_via.len()
                 }
             }
+    }
+}
+
+impl PartialEq for TransactionKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash
+            && (Arc::ptr_eq(&self.inner, &other.inner) || self.inner == other.inner)
+    }
+}
+
+impl Eq for TransactionKey {}
+
+impl Hash for TransactionKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+impl fmt::Debug for TransactionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("TransactionKey");
+        d.field("transport", &self.inner.transport)
+            .field("method", &self.inner.method);
+        match &self.inner.id {
+            KeyId::Branch { text, branch_len } => {
+                let (branch, sent_by) = text.split_at_checked(*branch_len).unwrap_or_default();
+                d.field("branch", &branch).field("sent_by", &sent_by);
+            }
+            KeyId::Legacy {
+                request_uri,
+                from_tag,
+                call_id,
+                cseq,
+                top_via,
+            } => {
+                d.field("request_uri", request_uri)
+                    .field("from_tag", from_tag)
+                    .field("call_id", call_id)
+                    .field("cseq", cseq)
+                    .field("top_via", top_via);
+            }
+        }
+        d.finish()
+    }
+}
+
+/// Hands on the hash a [`TransactionKey`] carries: the table does not hash keys again.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used by `TransactionKey`; anything else is still mixed in.
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = self.0.rotate_left(32) ^ n;
     }
 }
 
@@ -237,15 +351,24 @@ const ENTRY_OVERHEAD: usize = 256;
 #[derive(Debug, Default)]
 pub struct RedirectTransactions {
     config: Config,
-    entries: HashMap<TransactionKey, Entry>,
+    entries: HashMap<TransactionKey, Entry, BuildHasherDefault<KeyHasher>>,
     /// (deadline, seq) -> key: expiry order, and the eviction order under pressure.
     deadlines: BTreeMap<(u64, u64), TransactionKey>,
     next_seq: u64,
     bytes: usize,
 }
 
-fn to_tag(request_or_response_to: Result<NameAddr, SipError>) -> Option<Box<str>> {
-    request_or_response_to.ok()?.tag().map(Into::into)
+/// The To tag of a request or response, for a key under RFC 2543 rules (the only ones
+/// that compare To tags).
+fn to_tag(key: &TransactionKey, headers: &Headers) -> Option<Box<str>> {
+    if key.is_rfc3261() {
+        return None;
+    }
+    headers
+        .name_addr_ref(&HeaderName::TO)
+        .ok()?
+        .tag()
+        .map(Into::into)
 }
 
 impl RedirectTransactions {
@@ -294,7 +417,7 @@ impl RedirectTransactions {
     ) -> Result<Action, SipError> {
         self.expire(now_ms);
         let key = TransactionKey::for_request(request, transport)?;
-        let request_to_tag = to_tag(request.headers().to());
+        let request_to_tag = to_tag(&key, request.headers());
         if request.method() == &Method::Ack {
             self.on_ack(&key, request_to_tag, transport, now_ms);
             return Ok(Action::Absorb);
@@ -369,9 +492,9 @@ impl RedirectTransactions {
     pub fn record(&mut self, key: &TransactionKey, response: &Response, now_ms: u64) -> Arc<[u8]> {
         self.expire(now_ms);
         let bytes: Arc<[u8]> = Arc::from(response.to_bytes());
-        let previous = self.remove(key);
-        let is_invite = key.method == Method::Invite;
-        if response.is_final() && !is_invite && key.transport.is_reliable() {
+        let is_invite = key.inner.method == Method::Invite;
+        if response.is_final() && !is_invite && key.inner.transport.is_reliable() {
+            self.remove(key);
             return bytes;
         }
         let state = if response.is_final() {
@@ -382,19 +505,36 @@ impl RedirectTransactions {
         } else {
             State::Proceeding(Arc::clone(&bytes))
         };
-        let (request_to_tag, seq) = match previous {
-            Some(p) => (p.request_to_tag, p.seq),
-            None => (None, self.next_seq()),
-        };
-        let entry = Entry {
-            state,
-            request_to_tag,
-            response_to_tag: to_tag(response.headers().to()),
-            deadline: now_ms.saturating_add(self.lifetime()),
-            seq,
-            size: ENTRY_OVERHEAD + key.heap_len() + bytes.len(),
-        };
-        self.insert(key.clone(), entry);
+        let response_to_tag = to_tag(key, response.headers());
+        let deadline = now_ms.saturating_add(self.lifetime());
+        let size = ENTRY_OVERHEAD + key.heap_len() + bytes.len();
+        if let Some(entry) = self.entries.get_mut(key) {
+            // The transaction moves on in place: same key, same sequence number, a new
+            // state and deadline.
+            let old = (entry.deadline, entry.seq);
+            self.bytes = self.bytes.saturating_sub(entry.size).saturating_add(size);
+            entry.state = state;
+            entry.response_to_tag = response_to_tag;
+            entry.deadline = deadline;
+            entry.size = size;
+            let new = (deadline, entry.seq);
+            let stored = self.deadlines.remove(&old).unwrap_or_else(|| key.clone());
+            self.deadlines.insert(new, stored);
+            self.evict();
+        } else {
+            let seq = self.next_seq();
+            self.insert(
+                key.clone(),
+                Entry {
+                    state,
+                    request_to_tag: None,
+                    response_to_tag,
+                    deadline,
+                    seq,
+                    size,
+                },
+            );
+        }
         bytes
     }
 
@@ -439,8 +579,12 @@ impl RedirectTransactions {
             .insert((entry.deadline, entry.seq), key.clone());
         self.bytes = self.bytes.saturating_add(entry.size);
         self.entries.insert(key, entry);
-        // Under pressure, drop the entries closest to expiry: they are the oldest and the
-        // least likely to see a retransmission.
+        self.evict();
+    }
+
+    /// Under pressure, drops the entries closest to expiry: they are the oldest and the
+    /// least likely to see a retransmission.
+    fn evict(&mut self) {
         while self.entries.len() > self.config.max_entries || self.bytes > self.config.max_bytes {
             let Some((_, oldest)) = self.deadlines.pop_first() else {
                 break;
@@ -535,6 +679,54 @@ mod tests {
         new_key(&mut t, &invite, 0);
         assert!(t.has_invite_for(&request("CANCEL", "z9hG4bK1", ""), Transport::Udp));
         assert!(!t.has_invite_for(&request("CANCEL", "z9hG4bK2", ""), Transport::Udp));
+    }
+
+    #[test]
+    fn keys_hash_and_compare_by_their_fields() {
+        use std::collections::hash_map::DefaultHasher;
+        let hash = |k: &TransactionKey| {
+            let mut h = DefaultHasher::new();
+            k.hash(&mut h);
+            h.finish()
+        };
+        let a = TransactionKey::for_request(&request("INVITE", "z9hG4bK1", ""), Transport::Udp)
+            .unwrap();
+        let b = TransactionKey::for_request(&request("ACK", "z9hG4bK1", ";tag=x"), Transport::Udp)
+            .unwrap();
+        assert!(!Arc::ptr_eq(&a.inner, &b.inner));
+        assert_eq!(a, b);
+        assert_eq!(hash(&a), hash(&b));
+        assert_eq!(a.heap_len(), "z9hG4bK1".len() + "192.0.2.10:5060".len());
+        let debug = format!("{a:?}");
+        assert!(
+            debug.contains("z9hG4bK1") && debug.contains("192.0.2.10:5060"),
+            "{debug}"
+        );
+    }
+
+    #[test]
+    fn a_recorded_response_keeps_its_place_in_the_expiry_order() {
+        let mut t = RedirectTransactions::default();
+        let first = request("INVITE", "z9hG4bK1", "");
+        let second = request("INVITE", "z9hG4bK2", "");
+        let k1 = new_key(&mut t, &first, 0);
+        let k2 = new_key(&mut t, &second, 10);
+        let moved = Response::for_request(&first, 302, "Moved Temporarily", "x").unwrap();
+        let sent = t.record(&k1, &moved, 20);
+        assert_eq!(t.deadlines.len(), 2);
+        assert_eq!(
+            t.bytes(),
+            2 * ENTRY_OVERHEAD + k1.heap_len() + k2.heap_len() + sent.len()
+        );
+        // The second transaction, still trying, now expires first.
+        assert_eq!(t.next_deadline(), Some(10 + 32_000));
+        assert_eq!(t.expire(10 + 32_000), 1);
+        assert_eq!(
+            t.on_request(&first, Transport::Udp, 10 + 32_000).unwrap(),
+            Action::Retransmit(sent)
+        );
+        assert_eq!(t.expire(20 + 32_000), 1);
+        assert_eq!(t.bytes(), 0);
     }
 
     #[test]

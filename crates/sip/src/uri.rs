@@ -10,7 +10,8 @@ use std::fmt;
 use passport::{TelephoneNumber, TnError};
 
 use crate::SipError;
-use crate::header::params::Params;
+use crate::grammar::{ByteSet, byte_set, find_byte, find_byte2, split_at_byte, split_by};
+use crate::header::params::{Params, Spans};
 
 /// The longest URI accepted.
 pub const MAX_URI_LEN: usize = 4096;
@@ -30,18 +31,37 @@ pub enum Scheme {
 }
 
 /// A URI: the text as received plus, for `sip:` and `sips:`, its parsed parts.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Uri {
-    raw: String,
-    scheme: Scheme,
-    scheme_len: usize,
-    user: Option<String>,
-    host: Option<String>,
-    port: Option<u16>,
+    /// The URI parameters; their text is the whole URI as received.
     params: Params,
+    scheme: Scheme,
+    /// Positions in the URI, which is at most [`MAX_URI_LEN`] bytes long.
+    scheme_len: u16,
+    user: Option<(u16, u16)>,
+    host: Option<(u16, u16)>,
+    port: Option<u16>,
 }
 
-fn is_unreserved(b: u8) -> bool {
+/// A position in a URI, which is at most [`MAX_URI_LEN`] bytes long.
+fn short(range: Option<(usize, usize)>) -> Option<(u16, u16)> {
+    let (start, end) = range?;
+    Some((u16::try_from(start).ok()?, u16::try_from(end).ok()?))
+}
+
+/// A URI parsed in place: the parts of [`Uri`] as positions in the text, without a copy.
+#[derive(Debug, Clone)]
+pub(crate) struct UriRef<'a> {
+    raw: &'a str,
+    scheme: Scheme,
+    scheme_len: usize,
+    user: Option<(usize, usize)>,
+    host: Option<(usize, usize)>,
+    port: Option<u16>,
+    params: Spans,
+}
+
+const fn is_unreserved_class(b: u8) -> bool {
     b.is_ascii_alphanumeric()
         || matches!(
             b,
@@ -49,26 +69,26 @@ fn is_unreserved(b: u8) -> bool {
         )
 }
 
-fn is_user_byte(b: u8) -> bool {
-    is_unreserved(b) || matches!(b, b'&' | b'=' | b'+' | b'$' | b',' | b';' | b'?' | b'/')
+const fn is_user_byte_class(b: u8) -> bool {
+    is_unreserved_class(b) || matches!(b, b'&' | b'=' | b'+' | b'$' | b',' | b';' | b'?' | b'/')
 }
 
-fn is_password_byte(b: u8) -> bool {
-    is_unreserved(b) || matches!(b, b'&' | b'=' | b'+' | b'$' | b',')
+const fn is_password_byte_class(b: u8) -> bool {
+    is_unreserved_class(b) || matches!(b, b'&' | b'=' | b'+' | b'$' | b',')
 }
 
-fn is_param_byte(b: u8) -> bool {
-    is_unreserved(b) || matches!(b, b'[' | b']' | b'/' | b':' | b'&' | b'+' | b'$')
+const fn is_param_byte_class(b: u8) -> bool {
+    is_unreserved_class(b) || matches!(b, b'[' | b']' | b'/' | b':' | b'&' | b'+' | b'$')
 }
 
-fn is_header_byte(b: u8) -> bool {
-    is_unreserved(b) || matches!(b, b'[' | b']' | b'/' | b'?' | b':' | b'+' | b'$')
+const fn is_header_byte_class(b: u8) -> bool {
+    is_unreserved_class(b) || matches!(b, b'[' | b']' | b'/' | b'?' | b':' | b'+' | b'$')
 }
 
 /// `uric`: reserved, unreserved and `%`, plus `#` and `[`/`]`, which `tel:` numbers and
 /// IPv6 hosts in other schemes use in practice.
-fn is_uric_byte(b: u8) -> bool {
-    is_unreserved(b)
+const fn is_uric_byte_class(b: u8) -> bool {
+    is_unreserved_class(b)
         || matches!(
             b,
             b';' | b'/'
@@ -84,6 +104,32 @@ fn is_uric_byte(b: u8) -> bool {
                 | b'['
                 | b']'
         )
+}
+
+static USER: ByteSet = byte_set!(is_user_byte_class);
+static PASSWORD: ByteSet = byte_set!(is_password_byte_class);
+static PARAM: ByteSet = byte_set!(is_param_byte_class);
+static HEADER: ByteSet = byte_set!(is_header_byte_class);
+static URIC: ByteSet = byte_set!(is_uric_byte_class);
+
+fn is_user_byte(b: u8) -> bool {
+    USER.contains(b)
+}
+
+fn is_password_byte(b: u8) -> bool {
+    PASSWORD.contains(b)
+}
+
+fn is_param_byte(b: u8) -> bool {
+    PARAM.contains(b)
+}
+
+fn is_header_byte(b: u8) -> bool {
+    HEADER.contains(b)
+}
+
+fn is_uric_byte(b: u8) -> bool {
+    URIC.contains(b)
 }
 
 /// Checks that every byte satisfies `ok` or starts a `%HH` escape.
@@ -126,18 +172,26 @@ fn check_host(host: &str) -> Result<(), &'static str> {
     if host.is_empty() {
         return Err("empty host");
     }
-    // A fully qualified name may end with a dot.
+    // A fully qualified name may end with a dot. Every label is letters, digits and '-',
+    // not empty and neither starting nor ending with '-'.
     let name = host.strip_suffix('.').unwrap_or(host);
-    for label in name.split('.') {
-        let ok = !label.is_empty()
-            && label
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            && !label.starts_with('-')
-            && !label.ends_with('-');
-        if !ok {
+    let mut label_len = 0;
+    let mut last = b'.';
+    for &b in name.as_bytes() {
+        if b == b'.' {
+            if label_len == 0 || last == b'-' {
+                return Err("malformed host name");
+            }
+            label_len = 0;
+        } else if b.is_ascii_alphanumeric() || (b == b'-' && label_len > 0) {
+            label_len += 1;
+        } else {
             return Err("malformed host name");
         }
+        last = b;
+    }
+    if label_len == 0 || last == b'-' {
+        return Err("malformed host name");
     }
     Ok(())
 }
@@ -145,7 +199,7 @@ fn check_host(host: &str) -> Result<(), &'static str> {
 /// Parses `host [":" port]`, returning the host and the port.
 pub(crate) fn parse_hostport(s: &str) -> Result<(&str, Option<u16>), &'static str> {
     let (host, port) = if s.starts_with('[') {
-        let close = s.find(']').ok_or("unterminated IPv6 reference")?;
+        let close = find_byte(s.as_bytes(), b']').ok_or("unterminated IPv6 reference")?;
         let (host, rest) = s.split_at_checked(close + 1).ok_or("malformed host")?;
         match rest.strip_prefix(':') {
             Some(port) => (host, Some(port)),
@@ -153,14 +207,20 @@ pub(crate) fn parse_hostport(s: &str) -> Result<(&str, Option<u16>), &'static st
             None => return Err("unexpected characters after the IPv6 reference"),
         }
     } else {
-        match s.split_once(':') {
+        match split_at_byte(s, b':') {
             Some((host, port)) => (host, Some(port)),
             None => (s, None),
         }
     };
-    check_host(host)?;
-    let port = port.map(parse_port).transpose()?;
+    let port = check_hostport(host, port)?;
     Ok((host, port))
+}
+
+/// Checks a host and an optional port already split apart, as [`parse_hostport`] does
+/// after splitting.
+pub(crate) fn check_hostport(host: &str, port: Option<&str>) -> Result<Option<u16>, &'static str> {
+    check_host(host)?;
+    port.map(parse_port).transpose()
 }
 
 fn parse_port(s: &str) -> Result<u16, &'static str> {
@@ -170,20 +230,16 @@ fn parse_port(s: &str) -> Result<u16, &'static str> {
     s.parse().map_err(|_| "port out of range")
 }
 
-impl Uri {
-    /// Parses a URI as it appears in a Request-URI or inside `<...>`.
-    pub fn parse(s: &str) -> Result<Self, SipError> {
-        Self::parse_inner(s).map_err(|reason| SipError::BadUri { reason })
-    }
-
-    pub(crate) fn parse_inner(s: &str) -> Result<Self, &'static str> {
+impl<'a> UriRef<'a> {
+    /// Parses a URI as it appears in a Request-URI or inside `<...>` (see [`Uri::parse`]).
+    pub(crate) fn parse(s: &'a str) -> Result<Self, &'static str> {
         if s.len() > MAX_URI_LEN {
             return Err("URI too long");
         }
         if s.is_empty() {
             return Err("empty URI");
         }
-        let (scheme_str, rest) = s.split_once(':').ok_or("no scheme")?;
+        let (scheme_str, rest) = split_at_byte(s, b':').ok_or("no scheme")?;
         let scheme_ok = scheme_str
             .bytes()
             .next()
@@ -206,17 +262,17 @@ impl Uri {
         } else {
             Scheme::Other
         };
-        let mut uri = Uri {
-            raw: s.to_owned(),
+        let mut uri = UriRef {
+            raw: s,
             scheme,
             scheme_len: scheme_str.len(),
             user: None,
             host: None,
             port: None,
-            params: Params::default(),
+            params: Spans::default(),
         };
         match scheme {
-            Scheme::Sip | Scheme::Sips => uri.parse_sip(rest)?,
+            Scheme::Sip | Scheme::Sips => uri.parse_sip(rest, scheme_str.len() + 1)?,
             Scheme::Tel | Scheme::Other => {
                 check_escaped(rest, is_uric_byte, "invalid URI character")?
             }
@@ -224,15 +280,17 @@ impl Uri {
         Ok(uri)
     }
 
-    fn parse_sip(&mut self, rest: &str) -> Result<(), &'static str> {
+    /// Parses the part of a `sip:`/`sips:` URI after the scheme: `rest`, at byte `base` of
+    /// the URI.
+    fn parse_sip(&mut self, rest: &str, base: usize) -> Result<(), &'static str> {
         // userinfo ends at the first '@': neither hosts, parameters nor headers may hold an
         // unescaped '@'.
-        let (userinfo, after_user) = match rest.split_once('@') {
-            Some((userinfo, after)) => (Some(userinfo), after),
-            None => (None, rest),
+        let (userinfo, after_user, after_base) = match split_at_byte(rest, b'@') {
+            Some((userinfo, after)) => (Some(userinfo), after, base + userinfo.len() + 1),
+            None => (None, rest, base),
         };
         if let Some(userinfo) = userinfo {
-            let (user, password) = match userinfo.split_once(':') {
+            let (user, password) = match split_at_byte(userinfo, b':') {
                 Some((user, password)) => (user, Some(password)),
                 None => (userinfo, None),
             };
@@ -247,20 +305,23 @@ impl Uri {
                     "invalid character in the password",
                 )?;
             }
-            self.user = Some(user.to_owned());
+            self.user = Some((base, base + user.len()));
         }
-        let end = after_user.find([';', '?']).unwrap_or(after_user.len());
+        let end = find_byte2(after_user.as_bytes(), b';', b'?').unwrap_or(after_user.len());
         let (hostport, tail) = after_user.split_at_checked(end).ok_or("malformed URI")?;
         let (host, port) = parse_hostport(hostport)?;
-        self.host = Some(host.to_owned());
+        // The host starts the host-port.
+        self.host = Some((after_base, after_base + host.len()));
         self.port = port;
-        let (params, headers) = match tail.split_once('?') {
+        let (params, headers) = match split_at_byte(tail, b'?') {
             Some((params, headers)) => (params, Some(headers)),
             None => (tail, None),
         };
         if let Some(params) = params.strip_prefix(';') {
-            for param in params.split(';') {
-                let (name, value) = match param.split_once('=') {
+            // Where the parameter being read starts in the URI.
+            let mut at = after_base + end + 1;
+            for param in split_by(params, b';') {
+                let (name, value) = match split_at_byte(param, b'=') {
                     Some((name, value)) => (name, Some(value)),
                     None => (param, None),
                 };
@@ -274,12 +335,15 @@ impl Uri {
                     }
                     check_escaped(value, is_param_byte, "invalid character in a URI parameter")?;
                 }
-                self.params.push_unchecked(name, value)?;
+                let name_at = (at, at + name.len());
+                let value_at = value.map(|v| (at + name.len() + 1, at + name.len() + 1 + v.len()));
+                self.params.push_checked(self.raw, name_at, value_at)?;
+                at += param.len() + 1;
             }
         }
         if let Some(headers) = headers {
-            for header in headers.split('&') {
-                let (name, value) = header.split_once('=').ok_or("URI header without '='")?;
+            for header in split_by(headers, b'&') {
+                let (name, value) = split_at_byte(header, b'=').ok_or("URI header without '='")?;
                 if name.is_empty() {
                     return Err("empty URI header name");
                 }
@@ -290,9 +354,42 @@ impl Uri {
         Ok(())
     }
 
+    /// The telephone number this URI carries (see [`Uri::telephone_number`]).
+    pub(crate) fn telephone_number(&self) -> Result<TelephoneNumber, TnError> {
+        TelephoneNumber::from_uri(self.raw)
+    }
+
+    /// The owned URI.
+    pub(crate) fn into_owned(self) -> Uri {
+        Uri {
+            params: Params::from_parts(self.raw.to_owned(), self.params),
+            scheme: self.scheme,
+            scheme_len: u16::try_from(self.scheme_len).unwrap_or(u16::MAX),
+            user: short(self.user),
+            host: short(self.host),
+            port: self.port,
+        }
+    }
+}
+
+impl Uri {
+    /// Parses a URI as it appears in a Request-URI or inside `<...>`.
+    pub fn parse(s: &str) -> Result<Self, SipError> {
+        Self::parse_inner(s).map_err(|reason| SipError::BadUri { reason })
+    }
+
+    pub(crate) fn parse_inner(s: &str) -> Result<Self, &'static str> {
+        UriRef::parse(s).map(UriRef::into_owned)
+    }
+
+    fn part(&self, range: Option<(u16, u16)>) -> Option<&str> {
+        let (start, end) = range?;
+        self.as_str().get(usize::from(start)..usize::from(end))
+    }
+
     /// The URI exactly as received.
     pub fn as_str(&self) -> &str {
-        &self.raw
+        self.params.text()
     }
 
     /// The scheme.
@@ -302,17 +399,19 @@ impl Uri {
 
     /// The scheme as written, e.g. `sip` or `urn`.
     pub fn scheme_str(&self) -> &str {
-        self.raw.get(..self.scheme_len).unwrap_or_default()
+        self.as_str()
+            .get(..usize::from(self.scheme_len))
+            .unwrap_or_default()
     }
 
     /// The user part of a `sip:`/`sips:` URI, still %-escaped, without the password.
     pub fn user(&self) -> Option<&str> {
-        self.user.as_deref()
+        self.part(self.user)
     }
 
     /// The host of a `sip:`/`sips:` URI (IPv6 addresses keep their brackets).
     pub fn host(&self) -> Option<&str> {
-        self.host.as_deref()
+        self.part(self.host)
     }
 
     /// The port of a `sip:`/`sips:` URI, when given.
@@ -328,13 +427,35 @@ impl Uri {
     /// The telephone number this URI carries (RFC 8224 section 8.3 canonical form): a
     /// `tel:` URI, or a `sip:` URI whose user part is a number.
     pub fn telephone_number(&self) -> Result<TelephoneNumber, TnError> {
-        TelephoneNumber::from_uri(&self.raw)
+        TelephoneNumber::from_uri(self.as_str())
+    }
+}
+
+impl PartialEq for Uri {
+    /// Equal URIs are equal as received: the parts are read from the text.
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Uri {}
+
+impl fmt::Debug for Uri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Uri")
+            .field("raw", &self.as_str())
+            .field("scheme", &self.scheme)
+            .field("user", &self.user())
+            .field("host", &self.host())
+            .field("port", &self.port)
+            .field("params", &self.params)
+            .finish()
     }
 }
 
 impl fmt::Display for Uri {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.raw)
+        f.write_str(self.as_str())
     }
 }
 

@@ -256,9 +256,14 @@ async fn drive(args: &BenchArgs) -> anyhow::Result<Report> {
     let measure_from = Instant::now() + WARMUP;
     let deadline = measure_from + Duration::from_secs(args.duration);
     let progress = (!args.quiet && !args.json).then(|| progress_bar(args.duration));
-    let interval = args
-        .rate
-        .map(|r| Duration::from_secs_f64(args.connections as f64 / r.max(1) as f64));
+    // Each connection sends `pipeline` requests at a time (REST only).
+    let per_send = match args.mode {
+        BenchMode::RestSign | BenchMode::RestVerify => args.pipeline.max(1),
+        BenchMode::SipSign | BenchMode::SipVerify | BenchMode::SecsipidxVerify => 1,
+    };
+    let interval = args.rate.map(|r| {
+        Duration::from_secs_f64((args.connections * per_send) as f64 / r.max(1) as f64)
+    });
     let mut tasks = Vec::new();
     for worker in 0..args.connections {
         let (work, done, api_key) = (work.clone(), Arc::clone(&done), args.api_key.clone());

@@ -6,9 +6,12 @@ use std::fmt;
 use passport::{TelephoneNumber, TnError};
 
 use crate::SipError;
-use crate::grammar::{Cursor, is_token_byte, is_ws, quote, trim_ws};
-use crate::header::params::Params;
-use crate::uri::Uri;
+use crate::grammar::{
+    Cursor, find_byte, is_token_byte, is_ws, quote, skip_quoted, split_at_byte, trim_ws,
+    unquote_prefix,
+};
+use crate::header::params::{self, Params, Spans};
+use crate::uri::{Uri, UriRef};
 
 /// A display name, a URI and header parameters: `"Alice" <sip:alice@example.com>;tag=1`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,48 +64,7 @@ impl NameAddr {
     }
 
     pub(crate) fn parse_inner(s: &str) -> Result<Self, &'static str> {
-        let s = trim_ws(s);
-        let mut c = Cursor::new(s);
-        let display_name = if c.peek() == Some(b'"') {
-            let name = c.quoted_string()?;
-            c.skip_ws();
-            if c.peek() != Some(b'<') {
-                return Err("expected '<' after the display name");
-            }
-            Some(name)
-        } else if let Some((before, _)) = s.split_once('<') {
-            // An unquoted display name is a sequence of tokens separated by white space.
-            if !before.bytes().all(|b| is_token_byte(b) || is_ws(b)) {
-                return Err("unquoted display name is not a sequence of tokens");
-            }
-            let name = trim_ws(before);
-            c.take_while(|b| is_token_byte(b) || is_ws(b));
-            (!name.is_empty()).then(|| name.to_owned())
-        } else {
-            None
-        };
-        let (uri, params) = if c.eat(b'<') {
-            let (uri, after) = c.rest().split_once('>').ok_or("unterminated '<'")?;
-            (uri, after)
-        } else {
-            // addr-spec without brackets: its ';' parameters are the header's (RFC 3261
-            // section 20.10), so the URI ends at the first ';'.
-            let rest = c.rest();
-            match rest.find(';') {
-                Some(i) => {
-                    let (uri, params) = rest.split_at_checked(i).ok_or("malformed addr-spec")?;
-                    (trim_ws(uri), params)
-                }
-                None => (rest, ""),
-            }
-        };
-        let uri = Uri::parse_inner(uri)?;
-        let params = Params::parse(params)?;
-        Ok(Self {
-            display_name,
-            uri,
-            params,
-        })
+        NameAddrRef::parse(s)?.into_owned()
     }
 
     /// The display name, unquoted.
@@ -128,6 +90,98 @@ impl NameAddr {
     /// The telephone number in the URI.
     pub fn telephone_number(&self) -> Result<TelephoneNumber, TnError> {
         self.uri.telephone_number()
+    }
+}
+
+/// A display name as written.
+#[derive(Debug, Clone, Copy)]
+enum DisplayName<'a> {
+    /// A quoted string, quotes included, still escaped.
+    Quoted(&'a str),
+    /// Tokens separated by white space.
+    Plain(&'a str),
+}
+
+/// A name-addr parsed in place: the parts of [`NameAddr`] without a copy.
+#[derive(Debug, Clone)]
+pub(crate) struct NameAddrRef<'a> {
+    display_name: Option<DisplayName<'a>>,
+    uri: UriRef<'a>,
+    params_text: &'a str,
+    params: Spans,
+}
+
+impl<'a> NameAddrRef<'a> {
+    /// Parses a name-addr or addr-spec with its parameters (see [`NameAddr::parse`]).
+    pub(crate) fn parse(s: &'a str) -> Result<Self, &'static str> {
+        let s = trim_ws(s);
+        let mut c = Cursor::new(s);
+        let display_name = if c.peek() == Some(b'"') {
+            let len = skip_quoted(s)?;
+            c.set_pos(len);
+            c.skip_ws();
+            if c.peek() != Some(b'<') {
+                return Err("expected '<' after the display name");
+            }
+            Some(DisplayName::Quoted(s.get(..len).unwrap_or_default()))
+        } else if let Some((before, _)) = split_at_byte(s, b'<') {
+            // An unquoted display name is a sequence of tokens separated by white space.
+            if !before.bytes().all(|b| is_token_byte(b) || is_ws(b)) {
+                return Err("unquoted display name is not a sequence of tokens");
+            }
+            let name = trim_ws(before);
+            c.take_while(|b| is_token_byte(b) || is_ws(b));
+            (!name.is_empty()).then_some(DisplayName::Plain(name))
+        } else {
+            None
+        };
+        let (uri, params_text) = if c.eat(b'<') {
+            let (uri, after) = split_at_byte(c.rest(), b'>').ok_or("unterminated '<'")?;
+            (uri, after)
+        } else {
+            // addr-spec without brackets: its ';' parameters are the header's (RFC 3261
+            // section 20.10), so the URI ends at the first ';'.
+            let rest = c.rest();
+            match find_byte(rest.as_bytes(), b';') {
+                Some(i) => {
+                    let (uri, params) = rest.split_at_checked(i).ok_or("malformed addr-spec")?;
+                    (trim_ws(uri), params)
+                }
+                None => (rest, ""),
+            }
+        };
+        let uri = UriRef::parse(uri)?;
+        let params = params::scan(params_text, 0)?;
+        Ok(Self {
+            display_name,
+            uri,
+            params_text,
+            params,
+        })
+    }
+
+    /// The URI.
+    pub(crate) fn uri(&self) -> &UriRef<'a> {
+        &self.uri
+    }
+
+    /// The `tag` parameter.
+    pub(crate) fn tag(&self) -> Option<&'a str> {
+        self.params.get(self.params_text, "tag").flatten()
+    }
+
+    /// The owned name-addr.
+    pub(crate) fn into_owned(self) -> Result<NameAddr, &'static str> {
+        let display_name = match self.display_name {
+            Some(DisplayName::Quoted(q)) => Some(unquote_prefix(q)?.0),
+            Some(DisplayName::Plain(p)) => Some(p.to_owned()),
+            None => None,
+        };
+        Ok(NameAddr {
+            display_name,
+            uri: self.uri.into_owned(),
+            params: Params::from_parts(self.params_text.to_owned(), self.params),
+        })
     }
 }
 

@@ -6,9 +6,9 @@
 use std::fmt;
 
 use crate::SipError;
-use crate::grammar::{Cursor, is_token, is_token_byte};
-use crate::header::params::Params;
-use crate::uri::parse_hostport;
+use crate::grammar::{ByteSet, Cursor, byte_set, is_token, is_token_byte};
+use crate::header::params::{self, Params, Spans};
+use crate::uri::check_hostport;
 
 /// The branch prefix of RFC 3261 (section 8.1.1.7): a branch starting with it is unique
 /// across space and time, and identifies the transaction on its own.
@@ -26,12 +26,23 @@ pub enum Rport {
 }
 
 /// One Via value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Via {
-    transport: String,
-    host: String,
-    port: Option<u16>,
+    /// The parameters; their text is the whole value as parsed.
     params: Params,
+    transport: (usize, usize),
+    host: (usize, usize),
+    port: Option<u16>,
+}
+
+/// A Via parsed in place: the parts of [`Via`] as positions in the text, without a copy.
+#[derive(Debug, Clone)]
+pub(crate) struct ViaRef<'a> {
+    text: &'a str,
+    transport: (usize, usize),
+    host: (usize, usize),
+    port: Option<u16>,
+    params: Spans,
 }
 
 fn bad(reason: &'static str) -> SipError {
@@ -42,13 +53,19 @@ fn bad(reason: &'static str) -> SipError {
 }
 
 /// Characters of `host` in `sent-by` (hostname, IPv4, or a bracketed IPv6 reference).
-fn is_host_byte(b: u8) -> bool {
+const fn host_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'[' | b']' | b':')
 }
 
-impl Via {
-    /// Parses one Via value.
-    pub fn parse(s: &str) -> Result<Self, SipError> {
+static HOST: ByteSet = byte_set!(host_byte);
+
+fn is_host_byte(b: u8) -> bool {
+    HOST.contains(b)
+}
+
+impl<'a> ViaRef<'a> {
+    /// Parses one Via value (see [`Via::parse`]).
+    pub(crate) fn parse(s: &'a str) -> Result<Self, SipError> {
         let mut c = Cursor::new(s);
         c.skip_ws();
         let name = c.take_while(is_token_byte);
@@ -59,7 +76,9 @@ impl Via {
         c.skip_ws();
         let slash2 = c.eat(b'/');
         c.skip_ws();
+        let transport_start = c.pos();
         let transport = c.take_while(is_token_byte);
+        let transport_end = c.pos();
         if !(slash1 && slash2 && is_token(transport)) {
             return Err(bad("sent-protocol is not name/version/transport"));
         }
@@ -72,12 +91,17 @@ impl Via {
             return Err(bad("no white space before sent-by"));
         }
         // sent-by = host [ COLON port ], with white space allowed around the colon.
-        let host = if c.peek() == Some(b'[') {
-            c.take_while(|b| b != b']' && is_host_byte(b)).to_owned()
-                + if c.eat(b']') { "]" } else { "" }
+        let host_start = c.pos();
+        let bracketed = c.peek() == Some(b'[');
+        let closed = if bracketed {
+            c.take_while(|b| b != b']' && is_host_byte(b));
+            c.eat(b']')
         } else {
-            c.take_while(|b| b != b':' && is_host_byte(b)).to_owned()
+            c.take_while(|b| b != b':' && is_host_byte(b));
+            true
         };
+        let host_end = c.pos();
+        let host = s.get(host_start..host_end).unwrap_or_default();
         c.skip_ws();
         let port = if c.eat(b':') {
             c.skip_ws();
@@ -85,15 +109,16 @@ impl Via {
         } else {
             None
         };
-        let hostport = match port {
-            Some(p) => format!("{host}:{p}"),
-            None => host,
-        };
-        let (host, port) = parse_hostport(&hostport).map_err(bad)?;
-        let params = Params::parse(c.rest()).map_err(bad)?;
-        let via = Via {
-            transport: transport.to_owned(),
-            host: host.to_owned(),
+        // An IPv6 reference without its ']' cannot be told from its port.
+        if !closed {
+            return Err(bad("unterminated IPv6 reference"));
+        }
+        let port = check_hostport(host, port).map_err(bad)?;
+        let params = params::scan(s, c.pos()).map_err(bad)?;
+        let via = ViaRef {
+            text: s,
+            transport: (transport_start, transport_end),
+            host: (host_start, host_end),
             port,
             params,
         };
@@ -101,18 +126,34 @@ impl Via {
         Ok(via)
     }
 
+    fn param(&self, name: &str) -> Option<Option<&'a str>> {
+        self.params.get(self.text, name)
+    }
+
     fn check_params(&self) -> Result<(), SipError> {
-        if let Some(branch) = self.params.get("branch")
+        // The parameters checked, found in one pass (names are unique).
+        let (mut branch, mut rport, mut received, mut ttl) = (None, None, None, None);
+        self.params.for_each(self.text, |p| {
+            let slot = match p.name().len() {
+                6 if p.name().eq_ignore_ascii_case("branch") => &mut branch,
+                5 if p.name().eq_ignore_ascii_case("rport") => &mut rport,
+                8 if p.name().eq_ignore_ascii_case("received") => &mut received,
+                3 if p.name().eq_ignore_ascii_case("ttl") => &mut ttl,
+                _ => return,
+            };
+            *slot = Some(p.value());
+        });
+        if let Some(branch) = branch
             && !branch.is_some_and(is_token)
         {
             return Err(bad("branch is not a token"));
         }
-        if let Some(Some(port)) = self.params.get("rport")
+        if let Some(Some(port)) = rport
             && (port.is_empty() || port.len() > 5 || port.parse::<u16>().is_err())
         {
             return Err(bad("rport is not a port number"));
         }
-        if let Some(received) = self.params.get("received") {
+        if let Some(received) = received {
             let ok = received.is_some_and(|r| {
                 !r.is_empty()
                     && r.bytes()
@@ -122,7 +163,7 @@ impl Via {
                 return Err(bad("received is not an IP address"));
             }
         }
-        if let Some(ttl) = self.params.get("ttl")
+        if let Some(ttl) = ttl
             && ttl.is_none_or(|t| t.parse::<u8>().is_err())
         {
             return Err(bad("ttl is not 0-255"));
@@ -130,14 +171,50 @@ impl Via {
         Ok(())
     }
 
+    /// The sent-by host.
+    pub(crate) fn host(&self) -> &'a str {
+        self.text.get(self.host.0..self.host.1).unwrap_or_default()
+    }
+
+    /// The sent-by port, when given.
+    pub(crate) fn port(&self) -> Option<u16> {
+        self.port
+    }
+
+    /// The branch parameter.
+    pub(crate) fn branch(&self) -> Option<&'a str> {
+        self.param("branch").flatten()
+    }
+
+    /// The owned Via.
+    pub(crate) fn into_owned(self) -> Via {
+        Via {
+            params: Params::from_parts(self.text.to_owned(), self.params),
+            transport: self.transport,
+            host: self.host,
+            port: self.port,
+        }
+    }
+}
+
+impl Via {
+    /// Parses one Via value.
+    pub fn parse(s: &str) -> Result<Self, SipError> {
+        ViaRef::parse(s).map(ViaRef::into_owned)
+    }
+
+    fn part(&self, (start, end): (usize, usize)) -> &str {
+        self.params.text().get(start..end).unwrap_or_default()
+    }
+
     /// The transport as written (`UDP`, `TCP`, `TLS`, `WSS`, ...).
     pub fn transport(&self) -> &str {
-        &self.transport
+        self.part(self.transport)
     }
 
     /// The sent-by host (an IPv6 address keeps its brackets).
     pub fn host(&self) -> &str {
-        &self.host
+        self.part(self.host)
     }
 
     /// The sent-by port, when given.
@@ -147,7 +224,7 @@ impl Via {
 
     /// `host[:port]` as a canonical string: the host lowercased, the port as given.
     pub fn sent_by(&self) -> String {
-        let host = self.host.to_ascii_lowercase();
+        let host = self.host().to_ascii_lowercase();
         match self.port {
             Some(port) => format!("{host}:{port}"),
             None => host,
@@ -185,9 +262,31 @@ impl Via {
     }
 }
 
+impl PartialEq for Via {
+    fn eq(&self, other: &Self) -> bool {
+        self.transport() == other.transport()
+            && self.host() == other.host()
+            && self.port == other.port
+            && self.params == other.params
+    }
+}
+
+impl Eq for Via {}
+
+impl fmt::Debug for Via {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Via")
+            .field("transport", &self.transport())
+            .field("host", &self.host())
+            .field("port", &self.port)
+            .field("params", &self.params)
+            .finish()
+    }
+}
+
 impl fmt::Display for Via {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SIP/2.0/{} {}", self.transport, self.host)?;
+        write!(f, "SIP/2.0/{} {}", self.transport(), self.host())?;
         if let Some(port) = self.port {
             write!(f, ":{port}")?;
         }
