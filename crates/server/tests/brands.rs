@@ -513,3 +513,119 @@ async fn brand_input_is_checked() {
     assert_eq!(response.status(), 415);
     node.stop().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Python's jwcrypto as an independent PASSporT implementation, both directions.
+
+fn interop_script(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../cli/tests/interop/{name}"))
+}
+
+fn python(args: &[&std::ffi::OsStr]) -> String {
+    let out = std::process::Command::new("python3")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("python3 is required for the interop tests: {e}"));
+    assert!(
+        out.status.success(),
+        "python3 {args:?} failed (the interop tests need `pip install jwcrypto`): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// The node's signing certificate (the first of its chain) and key, from its data dir.
+fn node_credentials(node: &TestNode) -> (std::path::PathBuf, std::path::PathBuf) {
+    let pki = node.dir.path().join("pki");
+    let chain = std::fs::read_to_string(pki.join("chain.pem")).unwrap();
+    let leaf = common::first_pem(&chain);
+    let cert = node.dir.path().join("leaf.pem");
+    std::fs::write(&cert, leaf).unwrap();
+    (cert, pki.join("sp-key.pem"))
+}
+
+#[tokio::test]
+async fn rcd_passports_interoperate_with_jwcrypto_both_ways() {
+    let node = TestNode::start().await;
+    let logo = setup_brand(&node).await;
+    let logo_url = logo["url"].as_str().unwrap().to_owned();
+    let (cert, key) = node_credentials(&node);
+
+    // callproof signs; jwcrypto verifies the signature, and its own digest of the logo
+    // bytes matches rcdi.
+    let (_, body) = sign(&node, LISTED, DEST, Some("fraud-alert"), None).await;
+    let rcd = body["signingResponse"]["identities"][1].as_str().unwrap().to_owned();
+    let verify_script = interop_script("jwcrypto_verify.py");
+    let out = python(&[
+        verify_script.as_os_str(),
+        "--cert".as_ref(),
+        cert.as_os_str(),
+        "--identity".as_ref(),
+        rcd.as_ref(),
+    ]);
+    let verified: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(verified["header"]["ppt"], "rcd");
+    assert_eq!(verified["claims"]["rcd"]["nam"], "Acme Bank");
+    let logo_file = node.dir.path().join("logo.png");
+    std::fs::write(&logo_file, PNG).unwrap();
+    let digest = python(&[
+        "-c".as_ref(),
+        "import base64,hashlib,sys; print('sha256-' + base64.b64encode(hashlib.sha256(open(sys.argv[1],'rb').read()).digest()).decode())".as_ref(),
+        logo_file.as_os_str(),
+    ]);
+    assert_eq!(verified["claims"]["rcdi"]["/icn"], digest.as_str());
+
+    // jwcrypto signs a SHAKEN and an rcd PASSporT with the node's key; the node verifies
+    // both and shows the brand, rcdi computed by Python.
+    let x5u = decode(body["signingResponse"]["identity"].as_str().unwrap()).info;
+    let iat = now().to_string();
+    let sign_script = interop_script("jwcrypto_sign.py");
+    let jw = |extra: &[&str]| {
+        let mut args: Vec<&std::ffi::OsStr> = vec![
+            sign_script.as_os_str(),
+            "--key".as_ref(),
+            key.as_os_str(),
+        ];
+        for a in ["--x5u", &x5u, "--orig", LISTED, "--dest", DEST, "--iat", &iat] {
+            args.push(a.as_ref());
+        }
+        for a in extra {
+            args.push(a.as_ref());
+        }
+        python(&args)
+    };
+    let shaken = jw(&["--attest", "A", "--origid", "123e4567-e89b-12d3-a456-426655440000"]);
+    let rcd = jw(&[
+        "--ppt",
+        "rcd",
+        "--nam",
+        "Acme Bank",
+        "--icn",
+        &logo_url,
+        "--icn-file",
+        logo_file.to_str().unwrap(),
+        "--crn",
+        "Card fraud alert",
+    ]);
+    let verdict = verify(&node, LISTED, DEST, &json!([shaken, rcd])).await;
+    assert_eq!(
+        verdict["verificationResponse"]["verstat"], "TN-Validation-Passed",
+        "{verdict}"
+    );
+    assert_eq!(
+        verdict["callproof"]["brand"],
+        json!({"name": "Acme Bank", "logo": logo_url, "reason": "Card fraud alert"}),
+        "{verdict}"
+    );
+    // A name other than the registered brand's, on its listed number: no brand shown.
+    let impostor = jw(&["--ppt", "rcd", "--nam", "Acme Bank Security"]);
+    let verdict = verify(&node, LISTED, DEST, &json!([shaken, impostor])).await;
+    assert!(
+        verdict["callproof"]["brandWithheld"]
+            .as_str()
+            .unwrap()
+            .contains("is not that of brand"),
+        "{verdict}"
+    );
+    node.stop().await;
+}

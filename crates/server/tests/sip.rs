@@ -711,3 +711,138 @@ async fn shutdown_closes_open_connections_promptly() {
         "nothing listens after shutdown"
     );
 }
+
+/// Sends an admin request to the node over HTTP (development mode: loopback is admin).
+async fn admin(node: &SipNode, method: reqwest::Method, path: &str, body: serde_json::Value) {
+    let response = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .request(method, format!("{}{path}", node.base()))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    assert!(status.is_success(), "{path}: {status} {text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_brand_call_is_signed_with_rcd_and_shown_by_the_verification_service() {
+    use reqwest::Method;
+    let node = SipNode::start(|_| {}).await;
+    admin(
+        &node,
+        Method::POST,
+        "/v1/brands",
+        serde_json::json!({
+            "slug": "acme-bank", "customer": "development",
+            "legalName": "Acme Bank plc", "displayName": "Acme Bank",
+            "callReasons": [
+                {"code": "fraud-alert", "text": "Card fraud alert"},
+                {"code": "offers", "text": "Savings \"offers\"", "marketing": true}
+            ]
+        }),
+    )
+    .await;
+    let logo = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .put(format!("{}/v1/brands/acme-bank/logo", node.base()))
+        .header("content-type", "image/svg+xml")
+        .body("<svg xmlns='http://www.w3.org/2000/svg'/>")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logo.status(), 200);
+    let logo: serde_json::Value = logo.json().await.unwrap();
+    for (kind, start, count) in [("listed", "12155551200", 100), ("inbound_only", "12155559999", 1)] {
+        admin(
+            &node,
+            Method::POST,
+            "/v1/brands/acme-bank/numbers",
+            serde_json::json!({"kind": kind, "numbers": [{"start": start, "count": count}]}),
+        )
+        .await;
+    }
+
+    // Signing: the call reason comes from Call-Info (RFC 9796); two Identity headers.
+    let (_, r) = invite_udp(node.signing, |r| {
+        r.header("Call-Info: <data:>;purpose=jcard;call-reason=\"fraud-alert\"")
+    })
+    .await;
+    assert_eq!(r.status(), 302, "{}", String::from_utf8_lossy(&r.to_bytes()));
+    let identities = values(&r, "Identity");
+    assert_eq!(identities.len(), 2, "{identities:?}");
+    assert!(identities[1].ends_with(";ppt=rcd"), "{}", identities[1]);
+    let rcd = claims(&identities[1]);
+    assert_eq!(rcd["rcd"]["nam"], "Acme Bank");
+    assert_eq!(rcd["crn"], "Card fraud alert");
+    assert_eq!(rcd["rcd"]["icn"], logo["url"]);
+
+    // Verification: the verified name in P-Asserted-Identity, logo and reason in Call-Info.
+    let (_, r) = invite_udp(node.verification, |mut r| {
+        for identity in &identities {
+            r = r.header(format!("Identity: {identity}"));
+        }
+        r
+    })
+    .await;
+    assert_eq!(r.status(), 302);
+    assert_eq!(
+        header(&r, "P-Asserted-Identity"),
+        format!("\"Acme Bank\" <sip:+{ORIG}@example.com;user=phone;verstat=TN-Validation-Passed>")
+    );
+    assert_eq!(
+        values(&r, "Call-Info"),
+        [format!(
+            "<{}>;purpose=icon;call-reason=\"Card fraud alert\"",
+            logo["url"].as_str().unwrap()
+        )]
+    );
+    // Without the rcd PASSporT: the caller's own display name, no Call-Info.
+    let (_, r) = invite_udp(node.verification, |r| {
+        r.header(format!("Identity: {}", identities[0]))
+    })
+    .await;
+    assert!(header(&r, "P-Asserted-Identity").starts_with("\"Alice\" <"));
+    assert!(values(&r, "Call-Info").is_empty());
+
+    // A quoted reason text is quoted back correctly.
+    let (_, r) = invite_udp(node.signing, |r| {
+        r.header("Call-Info: <data:>;purpose=jcard;call-reason=\"offers\"")
+    })
+    .await;
+    let identities = values(&r, "Identity");
+    let (_, r) = invite_udp(node.verification, |mut r| {
+        for identity in &identities {
+            r = r.header(format!("Identity: {identity}"));
+        }
+        r
+    })
+    .await;
+    assert!(
+        header(&r, "Call-Info").ends_with(";call-reason=\"Savings \\\"offers\\\"\""),
+        "{}",
+        header(&r, "Call-Info")
+    );
+
+    // Refusals are 403 with a Warning: an unknown reason, a Do-Not-Originate number.
+    let (_, r) = invite_udp(node.signing, |r| {
+        r.header("Call-Info: <data:>;purpose=jcard;call-reason=\"lottery\"")
+    })
+    .await;
+    assert_eq!(r.status(), 403);
+    assert!(header(&r, "Warning").contains("not a call reason"), "{}", header(&r, "Warning"));
+    let (_, r) = invite_udp(node.signing, |mut r| {
+        r.from = "<sip:+12155559999@example.com;user=phone>;tag=dno".into();
+        r
+    })
+    .await;
+    assert_eq!(r.status(), 403);
+    assert!(header(&r, "Warning").contains("Do-Not-Originate"), "{}", header(&r, "Warning"));
+    node.stop().await;
+}
