@@ -5,8 +5,9 @@
 //! (A only for a customer's own numbers, B for a known customer, C for a gateway call), so
 //! no request can raise it. Brand policy ([`crate::brand`]) comes first: it refuses
 //! Do-Not-Originate numbers, a brand's numbers used without its authority and marketing to
-//! opted-out numbers; a brand's call gets A (the brand vouches for its caller) and a second,
-//! `rcd` PASSporT with the brand's name, logo (with its `rcdi` digest) and call reason. The signing key and certificate URL can be replaced while the
+//! opted-out numbers; a brand's call gets A (the brand vouches for its caller) and its Rich
+//! Call Data (name, logo with its `rcdi` digest, call reason): in the SHAKEN PASSporT by
+//! default, or in an `rcd` PASSporT of its own ([`RcdMode`]). The signing key and certificate URL can be replaced while the
 //! service runs (certificate rotation): calls in flight finish with the signer they began
 //! with.
 
@@ -68,6 +69,19 @@ pub struct Signed {
     pub brand: Option<BrandGrant>,
 }
 
+/// Where a brand's Rich Call Data goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RcdMode {
+    /// In the SHAKEN PASSporT itself (`rcd`, `rcdi`, `crn` claims beside `attest`, as
+    /// ATIS-1000094 deploys it): one signature and one Identity header per call.
+    #[default]
+    Shaken,
+    /// In a PASSporT of its own (`ppt=rcd`, RFC 9795), after the SHAKEN one: two
+    /// signatures and two Identity headers.
+    Separate,
+}
+
 /// Why a call was not signed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -86,6 +100,7 @@ pub struct SigningService {
     signer: ArcSwap<Signer>,
     inventory: InventoryCache,
     brands: Arc<BrandCache>,
+    rcd_mode: RcdMode,
 }
 
 impl SigningService {
@@ -96,7 +111,15 @@ impl SigningService {
             signer: ArcSwap::from_pointee(signer),
             inventory,
             brands,
+            rcd_mode: RcdMode::default(),
         }
+    }
+
+    /// Puts brands' Rich Call Data where `mode` says.
+    #[must_use]
+    pub fn with_rcd_mode(mut self, mode: RcdMode) -> Self {
+        self.rcd_mode = mode;
+        self
     }
 
     /// The brand policy the service applies.
@@ -144,18 +167,27 @@ impl SigningService {
             .or_else(|| request.customer.as_ref().map(|c| c.origid.clone()))
             .unwrap_or_else(|| GATEWAY_ORIGID.to_owned());
         let signer = self.signer.load();
-        let rcd = grant
-            .as_ref()
-            .map(|g| rcd_claims(g, request.iat, request.orig, request.dest.clone()));
-        let claims = Claims::shaken(
+        let separate = match (&grant, self.rcd_mode) {
+            (Some(g), RcdMode::Separate) => Some(rcd_claims(
+                g,
+                request.iat,
+                request.orig,
+                request.dest.clone(),
+            )),
+            _ => None,
+        };
+        let mut claims = Claims::shaken(
             request.iat,
             request.orig,
             request.dest,
             attest,
             origid.clone(),
         );
+        if let (Some(g), RcdMode::Shaken) = (&grant, self.rcd_mode) {
+            add_rcd(&mut claims, g);
+        }
         let mut identities = vec![signer.sign_identity(&claims)?];
-        if let Some(rcd) = rcd {
+        if let Some(rcd) = separate {
             identities.push(signer.sign_identity_ppt(Ppt::Rcd, &rcd)?);
         }
         Ok(Signed {
@@ -182,23 +214,25 @@ impl SigningService {
     }
 }
 
-/// The claims of a brand's `rcd` PASSporT (RFC 9795): the brand's display name, its logo
-/// with the logo's digest in `rcdi`, and the call reason in `crn`.
+/// The claims of a brand's own `rcd` PASSporT (RFC 9795).
 fn rcd_claims(
     grant: &BrandGrant,
     iat: i64,
     orig: TelephoneNumber,
     dest: Vec<TelephoneNumber>,
 ) -> Claims {
-    let brand = &grant.brand.brand;
     let mut claims = Claims::shaken(iat, orig, dest, Attestation::C, "");
     claims.attest = None;
     claims.origid = None;
-    let icn = grant
-        .brand
-        .logo_url
-        .clone()
-        .filter(|_| brand.logo.is_some());
+    add_rcd(&mut claims, grant);
+    claims
+}
+
+/// Adds a brand's Rich Call Data to `claims`: its display name, its logo with the logo's
+/// digest in `rcdi`, and the call reason in `crn`.
+fn add_rcd(claims: &mut Claims, grant: &BrandGrant) {
+    let brand = &grant.brand.brand;
+    let icn = grant.brand.logo_url.clone().filter(|_| brand.logo.is_some());
     claims.rcdi = brand
         .logo
         .as_ref()
@@ -210,7 +244,6 @@ fn rcd_claims(
         ..Rcd::default()
     });
     claims.crn = grant.reason.as_ref().map(|r| r.text.clone());
-    claims
 }
 
 /// The origid of calls from no known customer: a fixed, recognisable UUID, so gateway

@@ -1,9 +1,9 @@
 //! The verification service (STI-VS): the pipeline of [`crate::verifier`] plus replay
 //! detection and Rich Call Data ([`crate::rich_call`]), producing one verdict per call.
 //!
-//! The verstat comes from the SHAKEN and `div` PASSporTs; an `rcd` PASSporT (its Identity
-//! `ppt=rcd`) decides only whether a brand is shown. A call carrying nothing but `rcd`
-//! PASSporTs is judged on them.
+//! The verstat comes from the SHAKEN and `div` PASSporTs; Rich Call Data (an `rcd`
+//! PASSporT, Identity `ppt=rcd`, or `rcd` claims in the SHAKEN PASSporT) decides only
+//! whether a brand is shown. A call carrying nothing but `rcd` PASSporTs is judged on them.
 
 use std::sync::Arc;
 
@@ -192,14 +192,22 @@ impl VerificationService {
         verdict
     }
 
-    /// The brand display: from the first `rcd` PASSporT, only when the call itself passed.
+    /// The brand display: from the first `rcd` PASSporT, else from `rcd` claims in the
+    /// call's own PASSporT; only when the call itself passed.
     async fn judge_rcd(&self, verdict: &Verdict, now: i64) -> RcdOutcome {
-        let rcd = verdict
+        let separate = verdict
             .outcomes
             .iter()
             .zip(&verdict.is_rcd)
             .find_map(|(o, rcd)| rcd.then_some(o));
-        let Some(rcd) = rcd else {
+        let embedded = || {
+            verdict.outcomes.iter().find(|o| {
+                o.result
+                    .as_ref()
+                    .is_ok_and(|v| v.claims().rcd.is_some() || v.claims().crn.is_some())
+            })
+        };
+        let Some(rcd) = separate.or_else(embedded) else {
             return RcdOutcome::Absent;
         };
         if verdict.first_failure().is_some() {

@@ -240,6 +240,10 @@ pub struct SigningConfig {
     /// The development customer's number range (`START:COUNT`), used only when every
     /// listener is on loopback.
     pub development_numbers: String,
+    /// Where a brand's Rich Call Data goes: `shaken` (in the SHAKEN PASSporT, one
+    /// signature, as ATIS-1000094 deploys it) or `separate` (an `rcd` PASSporT of its own,
+    /// RFC 9795: a second signature and Identity header).
+    pub rcd_mode: engine::signing::RcdMode,
 }
 
 impl Default for SigningConfig {
@@ -250,6 +254,7 @@ impl Default for SigningConfig {
             x5u: None,
             reload_ms: 5_000,
             development_numbers: "12155550000:10000".into(),
+            rcd_mode: engine::signing::RcdMode::default(),
         }
     }
 }

@@ -155,11 +155,10 @@ impl Node {
             )));
         }
         let brands = Arc::new(BrandCache::load(store.as_ref(), &public_url).await?);
-        let signing = Arc::new(SigningService::new(
-            signer,
-            inventory.clone(),
-            Arc::clone(&brands),
-        ));
+        let signing = Arc::new(
+            SigningService::new(signer, inventory.clone(), Arc::clone(&brands))
+                .with_rcd_mode(config.signing.rcd_mode),
+        );
 
         let anchors_path = config.verification.trust_anchors.clone().or(dev_root);
         let anchors = match &anchors_path {

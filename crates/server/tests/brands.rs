@@ -182,26 +182,24 @@ async fn a_brand_call_is_signed_with_rcd_and_verified_with_the_brand_shown() {
     assert_eq!(response.headers()["content-type"], "image/png");
     assert_eq!(response.bytes().await.unwrap().as_ref(), PNG);
 
+    // By default the Rich Call Data rides in the SHAKEN PASSporT: one signature.
     let (status, body) = sign(&node, LISTED, DEST, Some("fraud-alert"), None).await;
     assert_eq!(status, 200, "{body}");
     let response = &body["signingResponse"];
     let identities = response["identities"].as_array().unwrap();
-    assert_eq!(identities.len(), 2, "{body}");
+    assert_eq!(identities.len(), 1, "{body}");
     assert_eq!(response["identity"], identities[0]);
     let shaken = decode(identities[0].as_str().unwrap());
+    assert!(shaken.params.ends_with(";ppt=shaken"), "{}", shaken.params);
     assert_eq!(shaken.claims["attest"], "A");
-    let rcd = decode(identities[1].as_str().unwrap());
-    assert!(rcd.params.ends_with(";ppt=rcd"), "{}", rcd.params);
-    assert_eq!(rcd.header["ppt"], "rcd");
-    assert_eq!(rcd.claims["rcd"]["nam"], "Acme Bank");
-    assert_eq!(rcd.claims["rcd"]["icn"], logo_url.as_str());
-    assert_eq!(rcd.claims["crn"], "Card fraud alert");
-    assert_eq!(rcd.claims["rcdi"]["/icn"], logo["digest"]);
+    assert_eq!(shaken.claims["rcd"]["nam"], "Acme Bank");
+    assert_eq!(shaken.claims["rcd"]["icn"], logo_url.as_str());
+    assert_eq!(shaken.claims["crn"], "Card fraud alert");
+    assert_eq!(shaken.claims["rcdi"]["/icn"], logo["digest"]);
     assert!(
         logo["digest"].as_str().unwrap().starts_with("sha256-"),
         "{logo}"
     );
-    assert_eq!(rcd.claims["orig"]["tn"], LISTED);
 
     // Verified: TN-Validation-Passed, and the brand is shown.
     let verdict = verify(&node, LISTED, DEST, &json!(identities)).await;
@@ -214,13 +212,6 @@ async fn a_brand_call_is_signed_with_rcd_and_verified_with_the_brand_shown() {
         json!({"name": "Acme Bank", "logo": logo_url, "reason": "Card fraud alert"}),
         "{verdict}"
     );
-    // The SHAKEN PASSporT alone: passed (seen before, so flagged as a replay), no brand.
-    let verdict = verify(&node, LISTED, DEST, &identities[0]).await;
-    assert_eq!(
-        verdict["verificationResponse"]["verstat"],
-        "TN-Validation-Passed"
-    );
-    assert_eq!(verdict["callproof"], json!({"replayed": true}), "{verdict}");
 
     // The logo's bytes change: the digest signed earlier no longer matches, the call still
     // passes SHAKEN (TN-Validation-Passed) but no brand is shown.
@@ -280,7 +271,7 @@ async fn partners_call_in_the_brand_name_only_as_authorised() {
         "A"
     );
     assert_eq!(
-        decode(identities[1].as_str().unwrap()).claims["crn"],
+        decode(identities[0].as_str().unwrap()).claims["crn"],
         "Savings offers"
     );
     // A reason the partner may not use, and a number outside its authorisation.
@@ -546,7 +537,9 @@ fn node_credentials(node: &TestNode) -> (std::path::PathBuf, std::path::PathBuf)
 
 #[tokio::test]
 async fn rcd_passports_interoperate_with_jwcrypto_both_ways() {
-    let node = TestNode::start().await;
+    // rcd PASSporTs of their own (RFC 9795), as a second Identity header.
+    let node =
+        TestNode::start_with(|c| c.signing.rcd_mode = engine::signing::RcdMode::Separate).await;
     let logo = setup_brand(&node).await;
     let logo_url = logo["url"].as_str().unwrap().to_owned();
     let (cert, key) = node_credentials(&node);
@@ -554,7 +547,10 @@ async fn rcd_passports_interoperate_with_jwcrypto_both_ways() {
     // callproof signs; jwcrypto verifies the signature, and its own digest of the logo
     // bytes matches rcdi.
     let (_, body) = sign(&node, LISTED, DEST, Some("fraud-alert"), None).await;
-    let rcd = body["signingResponse"]["identities"][1].as_str().unwrap().to_owned();
+    let rcd = body["signingResponse"]["identities"][1]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let verify_script = interop_script("jwcrypto_verify.py");
     let out = python(&[
         verify_script.as_os_str(),
@@ -581,12 +577,11 @@ async fn rcd_passports_interoperate_with_jwcrypto_both_ways() {
     let iat = now().to_string();
     let sign_script = interop_script("jwcrypto_sign.py");
     let jw = |extra: &[&str]| {
-        let mut args: Vec<&std::ffi::OsStr> = vec![
-            sign_script.as_os_str(),
-            "--key".as_ref(),
-            key.as_os_str(),
-        ];
-        for a in ["--x5u", &x5u, "--orig", LISTED, "--dest", DEST, "--iat", &iat] {
+        let mut args: Vec<&std::ffi::OsStr> =
+            vec![sign_script.as_os_str(), "--key".as_ref(), key.as_os_str()];
+        for a in [
+            "--x5u", &x5u, "--orig", LISTED, "--dest", DEST, "--iat", &iat,
+        ] {
             args.push(a.as_ref());
         }
         for a in extra {
@@ -594,7 +589,12 @@ async fn rcd_passports_interoperate_with_jwcrypto_both_ways() {
         }
         python(&args)
     };
-    let shaken = jw(&["--attest", "A", "--origid", "123e4567-e89b-12d3-a456-426655440000"]);
+    let shaken = jw(&[
+        "--attest",
+        "A",
+        "--origid",
+        "123e4567-e89b-12d3-a456-426655440000",
+    ]);
     let rcd = jw(&[
         "--ppt",
         "rcd",

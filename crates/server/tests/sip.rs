@@ -732,7 +732,8 @@ async fn admin(node: &SipNode, method: reqwest::Method, path: &str, body: serde_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_brand_call_is_signed_with_rcd_and_shown_by_the_verification_service() {
     use reqwest::Method;
-    let node = SipNode::start(|_| {}).await;
+    // rcd PASSporTs of their own (RFC 9795): two Identity headers.
+    let node = SipNode::start(|c| c.signing.rcd_mode = engine::signing::RcdMode::Separate).await;
     admin(
         &node,
         Method::POST,
@@ -759,7 +760,10 @@ async fn a_brand_call_is_signed_with_rcd_and_shown_by_the_verification_service()
         .unwrap();
     assert_eq!(logo.status(), 200);
     let logo: serde_json::Value = logo.json().await.unwrap();
-    for (kind, start, count) in [("listed", "12155551200", 100), ("inbound_only", "12155559999", 1)] {
+    for (kind, start, count) in [
+        ("listed", "12155551200", 100),
+        ("inbound_only", "12155559999", 1),
+    ] {
         admin(
             &node,
             Method::POST,
@@ -774,7 +778,12 @@ async fn a_brand_call_is_signed_with_rcd_and_shown_by_the_verification_service()
         r.header("Call-Info: <data:>;purpose=jcard;call-reason=\"fraud-alert\"")
     })
     .await;
-    assert_eq!(r.status(), 302, "{}", String::from_utf8_lossy(&r.to_bytes()));
+    assert_eq!(
+        r.status(),
+        302,
+        "{}",
+        String::from_utf8_lossy(&r.to_bytes())
+    );
     let identities = values(&r, "Identity");
     assert_eq!(identities.len(), 2, "{identities:?}");
     assert!(identities[1].ends_with(";ppt=rcd"), "{}", identities[1]);
@@ -836,13 +845,21 @@ async fn a_brand_call_is_signed_with_rcd_and_shown_by_the_verification_service()
     })
     .await;
     assert_eq!(r.status(), 403);
-    assert!(header(&r, "Warning").contains("not a call reason"), "{}", header(&r, "Warning"));
+    assert!(
+        header(&r, "Warning").contains("not a call reason"),
+        "{}",
+        header(&r, "Warning")
+    );
     let (_, r) = invite_udp(node.signing, |mut r| {
         r.from = "<sip:+12155559999@example.com;user=phone>;tag=dno".into();
         r
     })
     .await;
     assert_eq!(r.status(), 403);
-    assert!(header(&r, "Warning").contains("Do-Not-Originate"), "{}", header(&r, "Warning"));
+    assert!(
+        header(&r, "Warning").contains("Do-Not-Originate"),
+        "{}",
+        header(&r, "Warning")
+    );
     node.stop().await;
 }
