@@ -232,7 +232,11 @@ fn rcd_claims(
 /// digest in `rcdi`, and the call reason in `crn`.
 fn add_rcd(claims: &mut Claims, grant: &BrandGrant) {
     let brand = &grant.brand.brand;
-    let icn = grant.brand.logo_url.clone().filter(|_| brand.logo.is_some());
+    let icn = grant
+        .brand
+        .logo_url
+        .clone()
+        .filter(|_| brand.logo.is_some());
     claims.rcdi = brand
         .logo
         .as_ref()
