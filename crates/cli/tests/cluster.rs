@@ -471,3 +471,98 @@ fn a_node_killed_under_load_loses_no_acknowledged_write_postgres() {
     let db = Database::create();
     kill_under_load("", Some(&db));
 }
+
+/// Brand policy written through one node is enforced by the other: an opt-out and a
+/// partner's revocation reach node B within 5 s.
+#[test]
+fn brand_policy_changes_reach_every_node_within_five_seconds() {
+    let db = Database::create();
+    let dir = tempfile::tempdir().unwrap();
+    let pki = pki(dir.path());
+    let storage = format!("kind = \"postgres\"\npostgres_url = \"{}\"", db.url());
+    let replay = format!("kind = \"redis\"\nredis_url = \"{}\"", redis_url());
+    let (pa, pb) = (free_port(), free_port());
+    let (ca, cb) = (dir.path().join("a.toml"), dir.path().join("b.toml"));
+    write_config(&ca, &dir.path().join("a"), pa, &storage, &replay, &pki);
+    write_config(&cb, &dir.path().join("b"), pb, &storage, &replay, &pki);
+    let a = Node::start(&ca, pa, &dir.path().join("a.log"));
+    let b = Node::start(&cb, pb, &dir.path().join("b.log"));
+
+    for name in ["bank", "callco"] {
+        assert_eq!(a.post("/v1/customers", &json!({"name": name}), None).0, 201);
+    }
+    let (status, key) = a.post(
+        "/v1/api-keys",
+        &json!({"customer": "callco", "name": "dialler", "scopes": ["sign"]}),
+        None,
+    );
+    assert_eq!(status, 201, "{key}");
+    let key = key["key"].as_str().unwrap().to_owned();
+    let (status, body) = a.post(
+        "/v1/brands",
+        &json!({"slug": "bank", "customer": "bank", "legalName": "Bank plc",
+            "displayName": "Bank", "callReasons": [
+                {"code": "offers", "text": "Offers", "marketing": true},
+                {"code": "fraud-alert", "text": "Fraud alert"}]}),
+        None,
+    );
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = a.post(
+        "/v1/brands/bank/numbers",
+        &json!({"kind": "listed", "numbers": [{"start": "13125550000", "count": 100}]}),
+        None,
+    );
+    assert_eq!(status, 201, "{body}");
+    let (status, partner) = a.post(
+        "/v1/brands/bank/partners",
+        &json!({"customer": "callco", "numbers": [{"start": "13125550000", "count": 10}]}),
+        None,
+    );
+    assert_eq!(status, 201, "{partner}");
+
+    let sign = |node: &Node, dest: &str, reason: &str| {
+        node.post(
+            "/stir/v1/signing",
+            &json!({"signingRequest": {"attest": "A", "dest": {"tn": [dest]}, "iat": now(),
+                "orig": {"tn": "13125550001"}, "origid": "123e4567-e89b-12d3-a456-426655440000",
+                "callReason": reason}}),
+            Some(&key),
+        )
+        .0
+    };
+    // Node B learns the key, the brand and the partner.
+    retry("node B to sign for the partner", || {
+        (sign(&b, "12125551213", "offers") == 200).then_some(())
+    });
+
+    // An opt-out through A: B refuses marketing to that number within 5 s, still signs
+    // service calls to it.
+    let (status, body) = a.post(
+        "/v1/brands/bank/opt-outs",
+        &json!({"numbers": ["12125551213"]}),
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    let started = Instant::now();
+    retry("node B to enforce the opt-out", || {
+        (sign(&b, "12125551213", "offers") == 403).then_some(())
+    });
+    let opt_out_took = started.elapsed();
+    assert!(opt_out_took < Duration::from_secs(5), "{opt_out_took:?}");
+    assert_eq!(sign(&b, "12125551213", "fraud-alert"), 200);
+
+    // The partner revoked through A: B refuses it within 5 s.
+    let id = partner["id"].as_i64().unwrap();
+    let response = reqwest::blocking::Client::new()
+        .delete(format!("{}/v1/brands/bank/partners/{id}", a.base))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let started = Instant::now();
+    retry("node B to enforce the revocation", || {
+        (sign(&b, "12125550000", "fraud-alert") == 403).then_some(())
+    });
+    let revoke_took = started.elapsed();
+    assert!(revoke_took < Duration::from_secs(5), "{revoke_took:?}");
+    eprintln!("opt-out reached node B in {opt_out_took:?}, revocation in {revoke_took:?}");
+}
