@@ -261,9 +261,9 @@ async fn drive(args: &BenchArgs) -> anyhow::Result<Report> {
         BenchMode::RestSign | BenchMode::RestVerify => args.pipeline.max(1),
         BenchMode::SipSign | BenchMode::SipVerify | BenchMode::SecsipidxVerify => 1,
     };
-    let interval = args.rate.map(|r| {
-        Duration::from_secs_f64((args.connections * per_send) as f64 / r.max(1) as f64)
-    });
+    let interval = args
+        .rate
+        .map(|r| Duration::from_secs_f64((args.connections * per_send) as f64 / r.max(1) as f64));
     let mut tasks = Vec::new();
     for worker in 0..args.connections {
         let (work, done, api_key) = (work.clone(), Arc::clone(&done), args.api_key.clone());
