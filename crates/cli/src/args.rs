@@ -35,9 +35,16 @@ pub enum Command {
     Serve(ServeArgs),
     /// Load and check a configuration file (and the CALLPROOF_* environment), then exit.
     CheckConfig(ServeArgs),
-    /// Load the inventory from files, straight into the configured storage.
+    /// Load the inventory, the Do-Not-Originate list or opt-outs from files, straight into
+    /// the configured storage.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Manage brands (verified name, logo and call reasons; listed and inbound-only numbers;
+    /// partners) straight in the configured storage, as the /v1/brands admin API does.
+    ///
+    /// Running nodes pick every change up within a second (they poll the brand policy).
+    #[command(subcommand)]
+    Brand(BrandCommand),
     /// Manage API keys directly in the configured storage (the way to create the first
     /// admin key of a production node).
     #[command(subcommand)]
@@ -176,6 +183,319 @@ pub enum ImportCommand {
     /// the same file can be imported again. Running nodes pick the change up within
     /// storage.inventory_poll_ms.
     Numbers(ImportNumbersArgs),
+    /// Replace the national Do-Not-Originate list: numbers that never originate calls, so a
+    /// call from one is refused when signing and flagged when verifying.
+    ///
+    /// Each row is `number[,count]` (or `number:count`): `count` consecutive numbers from
+    /// `number` (default 1). A first row `number[,count]` is a header; blank lines and lines
+    /// starting with `#` are skipped.
+    ///
+    /// The whole file is checked first and any bad row is reported with its line number
+    /// before anything is written. Duplicate, overlapping and adjacent rows are merged, then
+    /// the list is replaced in one all-or-none step. Running nodes pick it up within a second.
+    Dno(ImportDnoArgs),
+    /// Opt customers' numbers out of a brand's marketing calls (the brand's and its
+    /// partners'), recorded with the source `import:<file name>`.
+    ///
+    /// One number per row; a first row `number` is a header; blank lines and lines starting
+    /// with `#` are skipped. The whole file is checked first and any bad row is reported with
+    /// its line number before anything is written; then every number is recorded in one
+    /// transaction. Numbers already opted out (or repeated) count once; the command prints
+    /// how many changed.
+    OptOuts(ImportOptOutsArgs),
+}
+
+/// The storage a `brand` command works on.
+#[derive(Debug, Args)]
+pub struct StorageArgs {
+    /// The TOML configuration naming the storage (as for `serve`). Default: embedded
+    /// defaults, i.e. SQLite under ./callproof-data.
+    #[arg(long, short, value_name = "FILE", env = "CALLPROOF_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+/// `callproof brand ...`.
+#[derive(Debug, Subcommand)]
+pub enum BrandCommand {
+    /// Register a brand for a customer account (the account that signs its calls).
+    Create(BrandCreateArgs),
+    /// Replace a brand's names, call reasons and never-ask list with the ones given (give
+    /// every reason again: those left out are dropped). Its slug, customer and logo stay.
+    Update(BrandUpdateArgs),
+    /// Show a brand with its numbers.
+    Show(BrandShowArgs),
+    /// List the brands.
+    List(BrandListArgs),
+    /// Set a brand's logo (shown on phones through rcd, with an rcdi digest over its bytes).
+    ///
+    /// The type comes from the file's extension: .png, .jpg/.jpeg, .webp or .svg; the file
+    /// must hold such an image and be at most 256 KiB.
+    Logo(BrandLogoArgs),
+    /// Add or remove a brand's listed (outbound) or inbound-only (Do-Not-Originate) numbers.
+    #[command(subcommand)]
+    Numbers(BrandNumbersCommand),
+    /// Authorise call centres and resellers to call in a brand's name.
+    #[command(subcommand)]
+    Partner(BrandPartnerCommand),
+    /// Show what a brand's security team sees, newest first: refused signings,
+    /// Do-Not-Originate hits, spoofing evidence.
+    Events(BrandEventsArgs),
+}
+
+/// A brand's fields, as `create` and `update` take them.
+#[derive(Debug, Args)]
+pub struct BrandFieldArgs {
+    /// The registered legal name.
+    #[arg(long, value_name = "NAME")]
+    pub legal_name: String,
+    /// The name shown on the phone: 1 to 32 printable characters.
+    #[arg(long, value_name = "NAME")]
+    pub display_name: String,
+    /// A reason the brand calls for, shown on the phone: a code of 1 to 32 of a-z, 0-9 and
+    /// '-', the text shown (at most 64 characters), and `:marketing` for marketing calls
+    /// (refused to numbers that opted out). Repeat for several, e.g.
+    /// `--reason "fraud-alert:Card fraud alert" --reason "offers:Our offers:marketing"`.
+    #[arg(long = "reason", value_name = "CODE:TEXT[:marketing]")]
+    pub reasons: Vec<String>,
+    /// Something the brand never asks for on a call, e.g. "your PIN". Repeat for several.
+    #[arg(long = "never-ask", value_name = "TEXT")]
+    pub never_ask: Vec<String>,
+}
+
+/// `callproof brand create`.
+#[derive(Debug, Args)]
+pub struct BrandCreateArgs {
+    /// The brand's slug in URLs: 1 to 48 of a-z, 0-9 and '-', e.g. acme-bank.
+    #[arg(long, value_name = "SLUG")]
+    pub slug: String,
+    /// The customer account the brand belongs to (it must exist).
+    #[arg(long, value_name = "NAME")]
+    pub customer: String,
+    /// The brand's fields.
+    #[command(flatten)]
+    pub fields: BrandFieldArgs,
+    /// The storage.
+    #[command(flatten)]
+    pub storage: StorageArgs,
+}
+
+/// `callproof brand update`.
+#[derive(Debug, Args)]
+pub struct BrandUpdateArgs {
+    /// The brand's slug.
+    #[arg(long, value_name = "SLUG")]
+    pub slug: String,
+    /// The brand's new fields.
+    #[command(flatten)]
+    pub fields: BrandFieldArgs,
+    /// The storage.
+    #[command(flatten)]
+    pub storage: StorageArgs,
+}
+
+/// `callproof brand show`.
+#[derive(Debug, Args)]
+pub struct BrandShowArgs {
+    /// The brand's slug.
+    #[arg(value_name = "SLUG")]
+    pub slug: String,
+    /// Print JSON (as `GET /v1/brands/{slug}` shows it, with the customer and times).
+    #[arg(long)]
+    pub json: bool,
+    /// The storage.
+    #[command(flatten)]
+    pub storage: StorageArgs,
+}
+
+/// `callproof brand list`.
+#[derive(Debug, Args)]
+pub struct BrandListArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// The storage.
+    #[command(flatten)]
+    pub storage: StorageArgs,
+}
+
+/// `callproof brand logo`.
+#[derive(Debug, Args)]
+pub struct BrandLogoArgs {
+    /// The brand's slug.
+    #[arg(value_name = "SLUG")]
+    pub slug: String,
+    /// The image: .png, .jpg/.jpeg, .webp or .svg, at most 256 KiB.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// The storage.
+    #[command(flatten)]
+    pub storage: StorageArgs,
+}
+
+/// Which of a brand's number lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BrandNumberKindArg {
+    /// Numbers the brand calls from (published; a call from one is signed with its name).
+    Listed,
+    /// Numbers that only receive calls: a call from one is refused and flagged.
+    #[value(alias = "inbound_only")]
+    InboundOnly,
+}
+
+/// `callproof brand numbers ...`.
+#[derive(Debug, Subcommand)]
+pub enum BrandNumbersCommand {
+    /// Add blocks to a list, all or none. A block overlapping any brand's numbers is refused;
+    /// one already on this list is skipped, so the same command can run again.
+    Add(BrandNumbersArgs),
+    /// Remove blocks from a list, each exactly as it was added; all or none.
+    Remove(BrandNumbersArgs),
+}
+
+/// `callproof brand numbers add|remove`.
+#[derive(Debug, Args)]
+pub struct BrandNumbersArgs {
+    /// The brand's slug.
+    #[arg(value_name = "SLUG")]
+    pub slug: String,
+    /// Which list.
+    #[arg(long, value_enum)]
+    pub kind: BrandNumberKindArg,
+    /// Blocks: `NUMBER:COUNT` (COUNT consecutive numbers from NUMBER, e.g.
+    /// +12155550000:100) or a single NUMBER.
+    #[arg(value_name = "BLOCK", required = true)]
+    pub blocks: Vec<String>,
+    /// The storage.
+    #[command(flatten)]
+    pub storage: StorageArgs,
+}
+
+/// `callproof brand partner ...`.
+#[derive(Debug, Subcommand)]
+pub enum BrandPartnerCommand {
+    /// Authorise a customer account (a call centre, a reseller) to call in the brand's name
+    /// from some of its listed numbers, for some of its reasons, for a while. Prints the
+    /// partner's id.
+    Add(PartnerAddArgs),
+    /// Revoke a partner: every node refuses its calls for the brand within 5 s.
+    Revoke(PartnerRevokeArgs),
+    /// List a brand's partners, revoked and expired ones too.
+    List(PartnerListArgs),
+}
+
+/// `callproof brand partner add`.
+#[derive(Debug, Args)]
+pub struct PartnerAddArgs {
+    /// The brand's slug.
+    #[arg(value_name = "SLUG")]
+    pub slug: String,
+    /// The partner's own customer account (not the brand's).
+    #[arg(long, value_name = "NAME")]
+    pub customer: String,
+    /// The brand's listed numbers it may call from: `NUMBER:COUNT` blocks or single numbers
+    /// (space- or comma-separated, or repeat the option).
+    #[arg(
+        long,
+        value_name = "BLOCK",
+        num_args = 1..,
+        value_delimiter = ',',
+        required = true
+    )]
+    pub numbers: Vec<String>,
+    /// A call reason code of the brand it may use (repeat for several). Default: any.
+    #[arg(long = "reason", value_name = "CODE")]
+    pub reasons: Vec<String>,
+    /// When the authorisation starts: RFC 3339 (2025-01-31T09:00:00Z) or Unix seconds.
+    /// Default: now.
+    #[arg(long, value_name = "RFC3339|UNIX")]
+    pub valid_from: Option<String>,
+    /// When it ends (exclusive): RFC 3339 or Unix seconds. Default: never.
+    #[arg(long, value_name = "RFC3339|UNIX")]
+    pub valid_until: Option<String>,
+    /// The storage.
+    #[command(flatten)]
+    pub storage: StorageArgs,
+}
+
+/// `callproof brand partner revoke`.
+#[derive(Debug, Args)]
+pub struct PartnerRevokeArgs {
+    /// The brand's slug.
+    #[arg(value_name = "SLUG")]
+    pub slug: String,
+    /// The partner's id (as `partner add` and `partner list` print it).
+    #[arg(value_name = "ID")]
+    pub id: i64,
+    /// The storage.
+    #[command(flatten)]
+    pub storage: StorageArgs,
+}
+
+/// `callproof brand partner list`.
+#[derive(Debug, Args)]
+pub struct PartnerListArgs {
+    /// The brand's slug.
+    #[arg(value_name = "SLUG")]
+    pub slug: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// The storage.
+    #[command(flatten)]
+    pub storage: StorageArgs,
+}
+
+/// `callproof brand events`.
+#[derive(Debug, Args)]
+pub struct BrandEventsArgs {
+    /// The brand's slug.
+    #[arg(value_name = "SLUG")]
+    pub slug: String,
+    /// How many events at most (1 to 1000).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub limit: u32,
+    /// Only events older than this sequence number (for paging: the last `seq` shown).
+    #[arg(long, value_name = "SEQ")]
+    pub before: Option<i64>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// The storage.
+    #[command(flatten)]
+    pub storage: StorageArgs,
+}
+
+/// `callproof import dno`.
+#[derive(Debug, Args)]
+pub struct ImportDnoArgs {
+    /// The CSV file (`-` for standard input).
+    #[arg(value_name = "FILE.csv")]
+    pub file: PathBuf,
+    /// The TOML configuration naming the storage (as for `serve`). Default: embedded
+    /// defaults, i.e. SQLite under ./callproof-data.
+    #[arg(long, short, value_name = "FILE", env = "CALLPROOF_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Accept a file with no numbers: it empties the list.
+    #[arg(long)]
+    pub allow_empty: bool,
+}
+
+/// `callproof import opt-outs`.
+#[derive(Debug, Args)]
+pub struct ImportOptOutsArgs {
+    /// The brand whose marketing calls the numbers opt out of (its slug).
+    #[arg(long, value_name = "SLUG")]
+    pub brand: String,
+    /// The CSV file (`-` for standard input).
+    #[arg(value_name = "FILE.csv")]
+    pub file: PathBuf,
+    /// The TOML configuration naming the storage (as for `serve`). Default: embedded
+    /// defaults, i.e. SQLite under ./callproof-data.
+    #[arg(long, short, value_name = "FILE", env = "CALLPROOF_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Opt the numbers back in instead.
+    #[arg(long)]
+    pub opt_in: bool,
 }
 
 /// `callproof import numbers`.

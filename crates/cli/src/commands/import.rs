@@ -1,10 +1,13 @@
-//! `callproof import numbers FILE.csv`: gives number blocks to customers, straight into the
-//! configured storage (running nodes see the change within their poll period).
+//! `callproof import numbers|dno|opt-outs FILE.csv`: customers' number blocks, the national
+//! Do-Not-Originate list and a brand's opt-outs, straight into the configured storage
+//! (running nodes see the change within their poll period).
 //!
-//! The whole file is checked before anything is written: every row parses, no two rows
-//! overlap, no row overlaps numbers someone else owns, every customer exists (or
-//! `--create-customers`). Then each customer's blocks go in one all-or-none call. A row
-//! identical to a block the customer owns already is skipped, so an import can be re-run.
+//! The whole file is checked before anything is written, and every problem is reported with
+//! its line number. `numbers`: no two rows overlap, no row overlaps numbers someone else
+//! owns, every customer exists (or `--create-customers`); then each customer's blocks go in
+//! one all-or-none call, and a row identical to a block the customer owns already is
+//! skipped, so an import can be re-run. `dno`: duplicate, overlapping and adjacent rows are
+//! merged, then the list is replaced in one step. `opt-outs`: one transaction.
 
 use std::collections::HashMap;
 use std::io::Read as _;
@@ -13,10 +16,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
 use passport::TelephoneNumber;
-use server::config::{Config, StorageKind};
 use store::{Customer, CustomerId, Inventory, NumberBlock, Store};
 
-use crate::args::ImportNumbersArgs;
+use crate::args::{ImportDnoArgs, ImportNumbersArgs, ImportOptOutsArgs};
 
 /// Errors printed before the rest are only counted.
 const MAX_ERRORS_SHOWN: usize = 50;
@@ -40,7 +42,7 @@ impl Problems {
     }
 
     /// `value` when nothing was found, else an error listing the problems.
-    fn into_result<T>(self, origin: &str, value: T) -> anyhow::Result<T> {
+    pub(crate) fn into_result<T>(self, origin: &str, value: T) -> anyhow::Result<T> {
         let count = self.0.len();
         if count == 0 {
             return Ok(value);
@@ -62,33 +64,15 @@ impl Problems {
     }
 }
 
+/// `callproof import numbers`.
 pub(crate) fn run(args: &ImportNumbersArgs) -> anyhow::Result<ExitCode> {
-    let origin = if args.file.as_os_str() == "-" {
-        "<stdin>".to_owned()
-    } else {
-        args.file.display().to_string()
-    };
+    let origin = origin(&args.file);
     let text = read_input(&args.file)?;
     let (rows, problems) = parse_csv(&text);
     let rows = problems.into_result(&origin, rows)?;
-    let config = Config::load(args.config.as_deref(), std::env::vars()).context("configuration")?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("async runtime")?;
-    runtime.block_on(async {
-        if config.storage.kind == StorageKind::Sqlite
-            && let Some(dir) = config
-                .sqlite_path()
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
-        }
-        let store = server::node::open_store(&config)
-            .await
-            .context("cannot open the storage")?;
+    let config = super::load_config(args.config.as_deref())?;
+    super::runtime()?.block_on(async {
+        let store = super::open_store(&config).await?;
         let inventory = store
             .inventory()
             .await
@@ -105,6 +89,15 @@ pub(crate) fn run(args: &ImportNumbersArgs) -> anyhow::Result<ExitCode> {
         execute(store.as_ref(), &plan).await?;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// How a file is named in messages.
+fn origin(path: &Path) -> String {
+    if path.as_os_str() == "-" {
+        "<stdin>".to_owned()
+    } else {
+        path.display().to_string()
+    }
 }
 
 fn read_input(path: &Path) -> anyhow::Result<String> {
@@ -128,29 +121,14 @@ fn read_input(path: &Path) -> anyhow::Result<String> {
 pub(crate) fn parse_csv(text: &str) -> (Vec<Row>, Problems) {
     let mut rows = Vec::new();
     let mut problems = Problems::default();
-    let mut first = true;
-    for (i, raw) in text.lines().enumerate() {
-        let line = i + 1;
-        let content = raw.trim();
-        let content = if line == 1 {
-            content.trim_start_matches('\u{feff}')
-        } else {
-            content
-        };
-        if content.is_empty() || content.starts_with('#') {
-            continue;
-        }
-        let fields = match split_fields(content) {
+    for (line, fields) in csv_lines(text, &["customer", "number", "count"], 2) {
+        let fields = match fields {
             Ok(f) => f,
             Err(why) => {
                 problems.push(line, why);
                 continue;
             }
         };
-        let is_first = std::mem::replace(&mut first, false);
-        if is_first && is_header(&fields) {
-            continue;
-        }
         match parse_row(&fields) {
             Ok((customer, block)) => rows.push(Row {
                 line,
@@ -197,10 +175,42 @@ fn line_of(problem: &str) -> usize {
         .unwrap_or(0)
 }
 
-fn is_header(fields: &[String]) -> bool {
-    let names = ["customer", "number", "count"];
-    fields.len() >= 2
-        && fields.len() <= 3
+/// The data rows of a CSV file: each with its 1-based line number, split into trimmed fields.
+/// Blank lines and lines starting with `#` are skipped, and so is a byte-order mark; a first
+/// row naming the first `min_header..=names.len()` of `names` (any case) is a header.
+fn csv_lines<'a>(
+    text: &'a str,
+    names: &'a [&'a str],
+    min_header: usize,
+) -> impl Iterator<Item = (usize, Result<Vec<String>, String>)> + 'a {
+    let mut first = true;
+    text.lines().enumerate().filter_map(move |(i, raw)| {
+        let line = i + 1;
+        let content = raw.trim();
+        let content = if line == 1 {
+            content.trim_start_matches('\u{feff}').trim_start()
+        } else {
+            content
+        };
+        if content.is_empty() || content.starts_with('#') {
+            return None;
+        }
+        let fields = split_fields(content);
+        let is_first = std::mem::replace(&mut first, false);
+        if is_first
+            && fields
+                .as_ref()
+                .is_ok_and(|f| is_header(f, names, min_header))
+        {
+            return None;
+        }
+        Some((line, fields))
+    })
+}
+
+fn is_header(fields: &[String], names: &[&str], min: usize) -> bool {
+    fields.len() >= min
+        && fields.len() <= names.len()
         && fields
             .iter()
             .zip(names)
@@ -258,15 +268,37 @@ fn parse_row(fields: &[String]) -> Result<(String, NumberBlock), String> {
     if let Some(why) = server::rest::admin::name_error(customer) {
         return Err(format!("customer name {why}"));
     }
+    let block = parse_block(number, count.map(String::as_str))?;
+    Ok((customer.clone(), block))
+}
+
+/// A block from a number and an optional count (empty: 1), as the import files write them.
+pub(crate) fn parse_block(number: &str, count: Option<&str>) -> Result<NumberBlock, String> {
     let tn = TelephoneNumber::parse(number).map_err(|e| format!("number {number:?}: {e}"))?;
-    let count = match count.map(|c| c.as_str()) {
+    let count = match count.map(str::trim) {
         None | Some("") => 1,
         Some(c) => c
             .parse::<u64>()
             .map_err(|_| format!("count {c:?} is not a positive whole number"))?,
     };
-    let block = NumberBlock::new(tn, count).map_err(|e| e.to_string())?;
-    Ok((customer.clone(), block))
+    NumberBlock::new(tn, count).map_err(|e| e.to_string())
+}
+
+/// A block written `NUMBER[:COUNT]` on a command line, e.g. `+12155550000:100`.
+pub(crate) fn parse_block_arg(arg: &str) -> Result<NumberBlock, String> {
+    match arg.split_once(':') {
+        Some((number, count)) => parse_block(number, Some(count)),
+        None => parse_block(arg, None),
+    }
+}
+
+/// A block as the commands that take blocks accept it back: `NUMBER[:COUNT]`.
+pub(crate) fn block_arg(block: &NumberBlock) -> String {
+    if block.count() == 1 {
+        block.start().as_str().to_owned()
+    } else {
+        format!("{}:{}", block.start(), block.count())
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -457,6 +489,187 @@ async fn execute(store: &dyn Store, plan: &Plan) -> anyhow::Result<()> {
     ))
 }
 
+// ---------------------------------------------------------------------------------------------
+// The national Do-Not-Originate list
+
+/// `callproof import dno`: replaces the national Do-Not-Originate list with the file's
+/// numbers, duplicates, overlaps and neighbours merged.
+pub(crate) fn dno(args: &ImportDnoArgs) -> anyhow::Result<ExitCode> {
+    let origin = origin(&args.file);
+    let text = read_input(&args.file)?;
+    let (rows, problems) = parse_dno(&text);
+    let rows = problems.into_result(&origin, rows)?;
+    if rows.is_empty() && !args.allow_empty {
+        bail!(
+            "{origin} holds no numbers; nothing was imported (--allow-empty empties the \
+             Do-Not-Originate list)"
+        );
+    }
+    let merged = merge_blocks(rows.iter().map(|(_, b)| *b))?;
+    let config = super::load_config(args.config.as_deref())?;
+    super::runtime()?.block_on(async {
+        let store = super::open_store(&config).await?;
+        let before = store
+            .brand_policy()
+            .await
+            .context("cannot read the Do-Not-Originate list")?
+            .dno;
+        let stored = store
+            .replace_dno(&merged)
+            .await
+            .context("cannot replace the Do-Not-Originate list")?;
+        super::print_line(&format!(
+            "replaced the Do-Not-Originate list ({} blocks, {} numbers) with {stored} blocks \
+             ({} numbers) from {} rows; {} duplicate, overlapping or adjacent rows merged",
+            before.len(),
+            total(&before),
+            total(&merged),
+            rows.len(),
+            rows.len().saturating_sub(merged.len()),
+        ))?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn total(blocks: &[NumberBlock]) -> u64 {
+    blocks.iter().map(NumberBlock::count).sum()
+}
+
+/// Parses `number[,count]` rows (or `number:count`): a first row `number[,count]` is a
+/// header, blank lines and `#` comments are skipped.
+pub(crate) fn parse_dno(text: &str) -> (Vec<(usize, NumberBlock)>, Problems) {
+    let mut rows = Vec::new();
+    let mut problems = Problems::default();
+    for (line, fields) in csv_lines(text, &["number", "count"], 1) {
+        let parsed = fields.and_then(|fields| match fields.as_slice() {
+            [number] => parse_block_arg(number),
+            [number, count] => parse_block(number, Some(count)),
+            _ => Err(format!(
+                "expected number[,count], found {} fields",
+                fields.len()
+            )),
+        });
+        match parsed {
+            Ok(block) => rows.push((line, block)),
+            Err(why) => problems.push(line, why),
+        }
+    }
+    (rows, problems)
+}
+
+/// The same numbers in the fewest blocks: duplicates, overlapping and adjacent blocks are
+/// merged; by number length, then first number.
+pub(crate) fn merge_blocks(
+    blocks: impl IntoIterator<Item = NumberBlock>,
+) -> anyhow::Result<Vec<NumberBlock>> {
+    let mut sorted: Vec<NumberBlock> = blocks.into_iter().collect();
+    sorted.sort_unstable_by_key(|b| (b.digits(), b.first_value(), b.last_value()));
+    // Runs of (start, digits, first, last).
+    let mut runs: Vec<(TelephoneNumber, usize, u64, u64)> = Vec::new();
+    for b in sorted {
+        match runs.last_mut() {
+            Some((_, digits, _, last))
+                if *digits == b.digits() && b.first_value() <= last.saturating_add(1) =>
+            {
+                *last = (*last).max(b.last_value());
+            }
+            _ => runs.push((b.start(), b.digits(), b.first_value(), b.last_value())),
+        }
+    }
+    runs.into_iter()
+        .map(|(start, _, first, last)| {
+            NumberBlock::new(start, last - first + 1)
+                .with_context(|| format!("cannot merge blocks from {start}"))
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// A brand's opt-outs
+
+/// `callproof import opt-outs`: opts the file's numbers out of (or back into) a brand's
+/// marketing calls, in one transaction.
+pub(crate) fn opt_outs(args: &ImportOptOutsArgs) -> anyhow::Result<ExitCode> {
+    let origin = origin(&args.file);
+    let text = read_input(&args.file)?;
+    let (rows, problems) = parse_opt_outs(&text);
+    let rows = problems.into_result(&origin, rows)?;
+    if rows.is_empty() {
+        bail!("{origin} holds no numbers; nothing was imported");
+    }
+    let numbers: Vec<TelephoneNumber> = rows.iter().map(|(_, tn)| *tn).collect();
+    let distinct = {
+        let mut d = numbers.clone();
+        d.sort_unstable();
+        d.dedup();
+        d.len()
+    };
+    let source = opt_out_source(&args.file);
+    let opted_out = !args.opt_in;
+    let config = super::load_config(args.config.as_deref())?;
+    super::runtime()?.block_on(async {
+        let store = super::open_store(&config).await?;
+        let brand = super::brand::find_brand(store.as_ref(), &args.brand).await?;
+        let changed = store
+            .set_opt_outs(brand.id, &numbers, opted_out, &source, super::unix_now())
+            .await
+            .with_context(|| format!("cannot record the opt-outs of brand {:?}", brand.slug))?;
+        super::print_line(&format!(
+            "brand {:?}: {changed} of {distinct} numbers {} its marketing calls ({} rows, \
+             source {source:?})",
+            brand.slug,
+            if opted_out {
+                "opted out of"
+            } else {
+                "opted back into"
+            },
+            rows.len(),
+        ))?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Parses one number per row: a first row `number` is a header, blank lines and `#`
+/// comments are skipped.
+pub(crate) fn parse_opt_outs(text: &str) -> (Vec<(usize, TelephoneNumber)>, Problems) {
+    let mut rows = Vec::new();
+    let mut problems = Problems::default();
+    for (line, fields) in csv_lines(text, &["number"], 1) {
+        let parsed = fields.and_then(|fields| match fields.as_slice() {
+            [number] => {
+                TelephoneNumber::parse(number).map_err(|e| format!("number {number:?}: {e}"))
+            }
+            _ => Err(format!(
+                "expected one number, found {} fields",
+                fields.len()
+            )),
+        });
+        match parsed {
+            Ok(tn) => rows.push((line, tn)),
+            Err(why) => problems.push(line, why),
+        }
+    }
+    (rows, problems)
+}
+
+/// `import:<file name>`, printable and at most 100 characters (as the API asks of a source).
+fn opt_out_source(path: &Path) -> String {
+    let name = if path.as_os_str() == "-" {
+        "stdin".to_owned()
+    } else {
+        path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
+    };
+    let name: String = name
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(100 - "import:".len())
+        .collect();
+    format!("import:{name}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -589,6 +802,88 @@ mod tests {
             plan.describe()[0],
             "\"Acme\": 1 block (1 numbers), 1 already present"
         );
+    }
+
+    fn dno(text: &str) -> Result<Vec<String>, Vec<String>> {
+        let (rows, problems) = parse_dno(text);
+        if !problems.0.is_empty() {
+            return Err(problems.0);
+        }
+        Ok(merge_blocks(rows.into_iter().map(|(_, b)| b))
+            .unwrap()
+            .iter()
+            .map(block_arg)
+            .collect())
+    }
+
+    #[test]
+    fn dno_rows_are_merged_when_they_repeat_overlap_or_touch() {
+        let text = "Number,Count\n\
+                    # toll-free\n\
+                    18005550000,100\n\
+                    +1 800 555 0050\n\
+                    18005550000,100\n\
+                    18005550100:10\n\
+                    18005550200\n\
+                    8005550100\n";
+        assert_eq!(
+            dno(text).unwrap(),
+            vec!["8005550100", "18005550000:110", "18005550200"]
+        );
+        assert_eq!(dno("").unwrap(), Vec::<String>::new());
+        // A header alone, or a one-field header.
+        assert_eq!(dno("number\n1\n").unwrap(), vec!["1"]);
+    }
+
+    #[test]
+    fn dno_bad_rows_are_reported_with_their_line_numbers() {
+        let errors = dno("12155550000\n1215x\n12155550000,0\n1,2,3\n1:-4\n").unwrap_err();
+        let expected = [
+            "line 2: number \"1215x\"",
+            "line 3: a block of 0 numbers from 12155550000",
+            "line 4: expected number[,count], found 3 fields",
+            "line 5: count \"-4\" is not a positive whole number",
+        ];
+        assert_eq!(errors.len(), expected.len(), "{errors:#?}");
+        for (got, want) in errors.iter().zip(expected) {
+            assert!(got.starts_with(want), "{got:?} should start with {want:?}");
+        }
+    }
+
+    #[test]
+    fn opt_out_rows_are_single_numbers() {
+        let (rows, problems) = parse_opt_outs("number\n+1 215 555 1212\n12155551212\n\n12,3\n");
+        assert_eq!(
+            problems.0,
+            vec!["line 5: expected one number, found 2 fields"]
+        );
+        let rows: Vec<(usize, &str)> = rows.iter().map(|(l, t)| (*l, t.as_str())).collect();
+        assert_eq!(rows, vec![(2, "12155551212"), (3, "12155551212")]);
+    }
+
+    #[test]
+    fn opt_out_source_names_the_file() {
+        assert_eq!(
+            opt_out_source(Path::new("/tmp/x/opt-outs.csv")),
+            "import:opt-outs.csv"
+        );
+        assert_eq!(opt_out_source(Path::new("-")), "import:stdin");
+        let long = "a".repeat(300);
+        assert_eq!(opt_out_source(Path::new(&long)).chars().count(), 100);
+    }
+
+    #[test]
+    fn block_args_round_trip() {
+        for (arg, shown) in [
+            ("+12155550000:100", "12155550000:100"),
+            ("+1 215 555 1212", "12155551212"),
+            ("12155551212:1", "12155551212"),
+        ] {
+            assert_eq!(block_arg(&parse_block_arg(arg).unwrap()), shown);
+        }
+        assert!(parse_block_arg("12155550000:").is_ok());
+        assert!(parse_block_arg("12155550000:x").is_err());
+        assert!(parse_block_arg("").is_err());
     }
 
     #[test]
