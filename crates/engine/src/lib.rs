@@ -12,6 +12,7 @@
 
 pub mod atis;
 pub mod brand;
+pub mod brand_rules;
 pub mod inventory;
 pub mod ranges;
 pub mod replay;

@@ -6,17 +6,17 @@
 //! stored, before anything is written; each write is one all-or-none store call.
 
 use std::collections::HashMap;
-use std::ops::Range;
 use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, anyhow, bail};
+use engine::brand_rules::{
+    self as rules, LOGO_TYPES, MAX_DISPLAY_NAME, MAX_LONG_TEXT, clip, printable,
+};
 use passport::rcd::{DigestAlg, integrity_digest};
 use serde_json::{Value, json};
 use server::config::Config;
-use server::rest::brands::{
-    LOGO_TYPES, MAX_DISPLAY_NAME, MAX_LOGO_BYTES, MAX_REASON_TEXT, brand_json,
-};
+use server::rest::brands::{MAX_LOGO_BYTES, brand_json};
 use store::{
     Brand, BrandFields, BrandNumberKind, BrandPolicy, CallReason, Customer, CustomerId, NewPartner,
     NumberBlock, Partner, PartnerId, Store,
@@ -29,13 +29,6 @@ use crate::args::{
     BrandNumberKindArg, BrandNumbersArgs, BrandShowArgs, BrandUpdateArgs, PartnerAddArgs,
     PartnerListArgs, PartnerRevokeArgs,
 };
-
-/// The longest slug.
-const MAX_SLUG: usize = 48;
-/// The longest call reason code.
-const MAX_REASON_CODE: usize = 32;
-/// The longest legal name and never-ask text (as the API allows).
-const MAX_LONG_TEXT: usize = 200;
 
 /// Runs `work` against the storage named by `config`.
 fn with_store<T>(
@@ -85,38 +78,8 @@ fn name_of(names: &HashMap<CustomerId, String>, id: CustomerId) -> String {
 // ---------------------------------------------------------------------------------------------
 // Checks, as the admin API makes them
 
-/// Whether `s` is 1 to `max` of a-z, 0-9 and '-', neither starting nor ending with '-'.
-fn is_slug(s: &str, max: usize) -> bool {
-    !s.is_empty()
-        && s.len() <= max
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
-}
-
-fn clip(s: &str) -> String {
-    s.chars().take(64).collect()
-}
-
-fn printable(what: &str, s: &str, max_chars: usize) -> Result<(), String> {
-    if s.trim().is_empty() || s.chars().count() > max_chars || s.chars().any(char::is_control) {
-        return Err(format!(
-            "{what} must be 1 to {max_chars} printable characters, not {:?}",
-            clip(s)
-        ));
-    }
-    Ok(())
-}
-
 fn check_slug(s: &str) -> anyhow::Result<()> {
-    if !is_slug(s, MAX_SLUG) {
-        bail!(
-            "--slug must be 1 to {MAX_SLUG} of a-z, 0-9 and '-' (not first or last), not {:?}",
-            clip(s)
-        );
-    }
-    Ok(())
+    rules::check_slug("--slug", s).map_err(anyhow::Error::msg)
 }
 
 /// `CODE:TEXT[:marketing]`.
@@ -128,22 +91,13 @@ pub(crate) fn parse_reason(arg: &str) -> Result<CallReason, String> {
         Some(text) => (text, true),
         None => (rest, false),
     };
-    if !is_slug(code, MAX_REASON_CODE) {
-        return Err(format!(
-            "--reason {:?}: the code must be 1 to {MAX_REASON_CODE} of a-z, 0-9 and '-'",
-            clip(arg)
-        ));
-    }
-    printable(
-        &format!("--reason {code:?}: the text"),
-        text,
-        MAX_REASON_TEXT,
-    )?;
-    Ok(CallReason {
+    let reason = CallReason {
         code: code.to_owned(),
         text: text.to_owned(),
         marketing,
-    })
+    };
+    rules::check_reason(&format!("--reason {:?}", clip(arg)), &reason)?;
+    Ok(reason)
 }
 
 /// The fields given, checked: a display name a phone can show, reasons with token codes.
@@ -889,109 +843,21 @@ pub(crate) fn parse_time(s: &str) -> Result<i64, String> {
     })
 }
 
-fn digits(s: &str, range: Range<usize>) -> Option<i64> {
-    let t = s.get(range)?;
-    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    t.parse().ok()
-}
-
 fn parse_rfc3339(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    let at = |i: usize| b.get(i).copied();
-    if at(4) != Some(b'-')
-        || at(7) != Some(b'-')
-        || !matches!(at(10), Some(b'T' | b't' | b' '))
-        || at(13) != Some(b':')
-        || at(16) != Some(b':')
-    {
-        return None;
-    }
-    let (year, month, day) = (digits(s, 0..4)?, digits(s, 5..7)?, digits(s, 8..10)?);
-    let (hour, minute, second) = (digits(s, 11..13)?, digits(s, 14..16)?, digits(s, 17..19)?);
-    let mut rest = s.get(19..)?;
-    if let Some(fraction) = rest.strip_prefix('.') {
-        let n = fraction.bytes().take_while(u8::is_ascii_digit).count();
-        if n == 0 {
-            return None;
-        }
-        rest = fraction.get(n..)?;
-    }
-    let offset = match rest {
-        "Z" | "z" => 0,
-        _ => {
-            let sign = match rest.as_bytes().first()? {
-                b'+' => 1,
-                b'-' => -1,
-                _ => return None,
-            };
-            if rest.len() != 6 || rest.as_bytes().get(3) != Some(&b':') {
-                return None;
-            }
-            let (h, m) = (digits(rest, 1..3)?, digits(rest, 4..6)?);
-            if h > 23 || m > 59 {
-                return None;
-            }
-            sign * (h * 3600 + m * 60)
-        }
-    };
-    if !(1..=12).contains(&month)
-        || day < 1
-        || day > days_in_month(year, month)
-        || hour > 23
-        || minute > 59
-        || second > 60
-    {
-        return None;
-    }
-    Some(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset)
-}
-
-const fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-const fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The date of a day count since 1970-01-01 (the inverse of [`days_from_civil`]).
-const fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + if month <= 2 { 1 } else { 0 };
-    (year, month, day)
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(time::OffsetDateTime::unix_timestamp)
 }
 
 /// Unix seconds as an RFC 3339 UTC time, e.g. `2025-01-31T09:00:00Z`.
 pub(crate) fn format_time(t: i64) -> String {
-    let (year, month, day) = civil_from_days(t.div_euclid(86_400));
-    let s = t.rem_euclid(86_400);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        s / 3600,
-        s % 3600 / 60,
-        s % 60
-    )
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| t.to_string())
 }
 
 #[cfg(test)]

@@ -24,6 +24,8 @@ use store::{
     Scope, StoreError,
 };
 
+use engine::brand_rules as rules;
+
 use super::AppState;
 use super::admin::{
     AdminRequest, NumbersBody, block_json, clip, find_customer, parse_blocks, total,
@@ -33,14 +35,8 @@ use super::idempotency::Reply;
 use super::problem::{Problem, ProblemType};
 use crate::listener::PeerAddr;
 
-/// The longest display name (what a phone shows).
-pub const MAX_DISPLAY_NAME: usize = 32;
-/// The longest call reason text (RFC 9796 advises 64).
-pub const MAX_REASON_TEXT: usize = 64;
 /// The largest logo.
 pub const MAX_LOGO_BYTES: usize = engine::rich_call::MAX_LOGO_BYTES;
-/// Image types accepted for logos.
-pub const LOGO_TYPES: &[&str] = &["image/png", "image/jpeg", "image/webp", "image/svg+xml"];
 /// Numbers in one opt-out request at most.
 pub const MAX_OPT_OUTS_PER_REQUEST: usize = 100_000;
 
@@ -87,53 +83,26 @@ struct ReasonBody {
     marketing: bool,
 }
 
-fn is_slug(s: &str, max: usize) -> bool {
-    !s.is_empty()
-        && s.len() <= max
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
-}
-
 fn printable(field: &str, s: &str, max_chars: usize) -> Result<(), Problem> {
-    let n = s.chars().count();
-    if s.trim().is_empty() || n > max_chars || s.chars().any(char::is_control) {
-        return Err(Problem::invalid(format!(
-            "{field} must be 1 to {max_chars} printable characters, not {:?}",
-            clip(s)
-        )));
-    }
-    Ok(())
+    rules::printable(field, s, max_chars).map_err(Problem::invalid)
 }
 
 /// Checks a brand's fields: a display name a phone can show, reasons with token codes.
 fn brand_fields(body: BrandBody) -> Result<BrandFields, Problem> {
-    printable("legalName", &body.legal_name, 200)?;
-    printable("displayName", &body.display_name, MAX_DISPLAY_NAME)?;
-    let mut reasons = Vec::with_capacity(body.call_reasons.len());
-    for (i, r) in body.call_reasons.into_iter().enumerate() {
-        if !is_slug(&r.code, 32) {
-            return Err(Problem::invalid(format!(
-                "callReasons[{i}].code must be 1 to 32 of a-z, 0-9 and '-', not {:?}",
-                clip(&r.code)
-            )));
-        }
-        printable(&format!("callReasons[{i}].text"), &r.text, MAX_REASON_TEXT)?;
-        if reasons.iter().any(|x: &CallReason| x.code == r.code) {
-            return Err(Problem::invalid(format!(
-                "callReasons[{i}].code {:?} appears twice",
-                r.code
-            )));
-        }
-        reasons.push(CallReason {
+    printable("legalName", &body.legal_name, rules::MAX_LONG_TEXT)?;
+    printable("displayName", &body.display_name, rules::MAX_DISPLAY_NAME)?;
+    let reasons: Vec<CallReason> = body
+        .call_reasons
+        .into_iter()
+        .map(|r| CallReason {
             code: r.code,
             text: r.text,
             marketing: r.marketing,
-        });
-    }
+        })
+        .collect();
+    rules::check_reasons("callReasons", &reasons).map_err(Problem::invalid)?;
     for (i, s) in body.never_ask.iter().enumerate() {
-        printable(&format!("neverAsk[{i}]"), s, 200)?;
+        printable(&format!("neverAsk[{i}]"), s, rules::MAX_LONG_TEXT)?;
     }
     Ok(BrandFields {
         legal_name: body.legal_name,
@@ -167,12 +136,7 @@ pub async fn create_brand(State(state): State<Arc<AppState>>, req: AdminRequest)
             .slug
             .take()
             .ok_or_else(|| Problem::invalid("slug is required"))?;
-        if !is_slug(&slug, 48) {
-            return Err(Problem::invalid(format!(
-                "slug must be 1 to 48 of a-z, 0-9 and '-', not {:?}",
-                clip(&slug)
-            )));
-        }
+        rules::check_slug("slug", &slug).map_err(Problem::invalid)?;
         let customer = body
             .customer
             .take()
@@ -284,12 +248,12 @@ pub async fn put_logo(
                     .to_ascii_lowercase()
             })
             .unwrap_or_default();
-        if !LOGO_TYPES.contains(&content_type.as_str()) {
+        if !rules::LOGO_TYPES.contains(&content_type.as_str()) {
             return Err(Problem::new(
                 ProblemType::UnsupportedMediaType,
                 format!(
                     "a logo is one of {}, not {:?}",
-                    LOGO_TYPES.join(", "),
+                    rules::LOGO_TYPES.join(", "),
                     clip(&content_type)
                 ),
             ));
