@@ -22,3 +22,4 @@ pub mod metrics;
 pub mod node;
 pub mod rest;
 pub mod sip_service;
+pub mod web;

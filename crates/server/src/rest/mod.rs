@@ -200,6 +200,26 @@ pub fn endpoints() -> Vec<Endpoint> {
             &["DELETE"],
             delete(admin::revoke_api_key),
         ),
+        endpoint(
+            "/brands/{slug}",
+            &["GET"],
+            get(crate::web::brand::page_or_json),
+        ),
+        endpoint(
+            "/brands/{slug}/opt-out",
+            &["POST"],
+            post(crate::web::brand::opt_out),
+        ),
+        endpoint(
+            "/brands/{slug}/preview",
+            &["GET"],
+            get(crate::web::preview::brand_demo),
+        ),
+        endpoint(
+            "/preview",
+            &["GET", "POST"],
+            get(crate::web::preview::form).post(crate::web::preview::submit),
+        ),
     ]
 }
 

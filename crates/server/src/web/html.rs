@@ -53,6 +53,7 @@ a:hover{color:#083a8c}\
 :focus-visible{outline:3px solid #0a4fbf;outline-offset:2px}\
 .skip{position:absolute;left:-10000px;top:0}\
 .skip:focus{left:0.5rem;top:0.5rem;background:#fff;padding:0.5rem 0.75rem;z-index:1}\
+.vh{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}\
 header.site{background:#14213d;color:#fff;padding:0.75rem 1rem}\
 header.site p{margin:0;font-weight:600}\
 main{max-width:40rem;margin:0 auto;padding:1rem}\
@@ -76,6 +77,8 @@ input,textarea{width:100%;font:inherit;padding:0.6rem;border:2px solid #6b7079;b
 textarea{min-height:8rem;font-family:ui-monospace,\"DejaVu Sans Mono\",monospace;font-size:0.85rem;overflow-wrap:anywhere}\
 button{font:inherit;font-weight:600;margin-top:1rem;padding:0.7rem 1.2rem;min-height:44px;border:0;border-radius:0.5rem;background:#0a4fbf;color:#fff;cursor:pointer}\
 button:hover{background:#083a8c}\
+figure{margin:0}\
+figcaption{text-align:center;color:#4a4f57;font-size:0.95rem}\
 .phone{max-width:20rem;margin:1rem auto;background:#111318;color:#fff;border:10px solid #2c2f36;border-radius:2.5rem;padding:2rem 1.25rem 1.5rem;text-align:center}\
 .phone .incoming{margin:0;color:#c9ccd1;font-size:0.95rem}\
 .phone .demo{display:inline-block;margin:0 0 0.75rem;padding:0.1rem 0.6rem;border:1px solid #ffd166;border-radius:1rem;color:#ffd166;font-size:0.85rem;font-weight:700;text-transform:uppercase;letter-spacing:0.05em}\
@@ -83,6 +86,7 @@ button:hover{background:#083a8c}\
 .phone .avatar img{width:80px;height:80px;object-fit:contain}\
 .phone .avatar.none{background:#3a3e47;color:#fff;font-size:2.5rem;font-weight:700}\
 .phone .name{margin:0;font-size:1.6rem;font-weight:700;overflow-wrap:anywhere}\
+.phone .name.tel{font-size:1.4rem;white-space:nowrap;font-variant-numeric:tabular-nums}\
 .phone .number{margin:0.25rem 0;color:#e3e5e8;font-variant-numeric:tabular-nums}\
 .phone .status{margin:0.75rem 0 0;font-weight:700;display:flex;align-items:center;justify-content:center;gap:0.35rem}\
 .phone .status svg{width:1.25rem;height:1.25rem;flex:none}\
@@ -174,7 +178,7 @@ pub fn page(status: StatusCode, caching: Caching, title: &str, body: &str) -> Re
          <a class=\"skip\" href=\"#content\">Skip to content</a>\n\
          <header class=\"site\"><p>callproof</p></header>\n\
          <main id=\"content\">\n{body}</main>\n\
-         <footer><p>Verified caller information by callproof.</p></footer>\n\
+         <footer><p>Powered by callproof.</p></footer>\n\
          </body>\n</html>\n",
         title = esc(title),
     );
