@@ -825,10 +825,43 @@ async fn every_documented_operation_answers_and_undeclared_methods_get_405() {
         .post("/v1/api-keys", json!({"name": "spare", "scopes": ["sign"]}))
         .await;
     let id = key.expect(201)["id"].to_string();
+    // A brand with a logo and a partner, so that brand paths name real things.
+    n.post(
+        "/v1/brands",
+        json!({"slug": "acme", "customer": "development", "legalName": "Acme",
+            "displayName": "Acme"}),
+    )
+    .await
+    .expect(201);
+    n.send(
+        n.request(Method::PUT, "/v1/brands/acme/logo")
+            .header("content-type", "image/svg+xml")
+            .body("<svg xmlns='http://www.w3.org/2000/svg'/>"),
+    )
+    .await
+    .expect(200);
+    n.post(
+        "/v1/brands/acme/numbers",
+        json!({"kind": "listed", "numbers": [{"start": "12155551000", "count": 10}]}),
+    )
+    .await
+    .expect(201);
+    n.post("/v1/customers", json!({"name": "callco"}))
+        .await
+        .expect(201);
+    let partner = n
+        .post(
+            "/v1/brands/acme/partners",
+            json!({"customer": "callco", "numbers": [{"tn": "12155551001"}]}),
+        )
+        .await;
+    let partner = partner.expect(201)["id"].to_string();
 
     let concrete = |path: &str| {
         path.replace("/certs/{name}", "/certs/sp.pem")
             .replace("{name}", "development")
+            .replace("{slug}", "acme")
+            .replace("/partners/{id}", &format!("/partners/{partner}"))
             .replace("{id}", &id)
     };
     let mut checked = 0;
