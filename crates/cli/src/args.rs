@@ -146,6 +146,11 @@ pub struct BenchArgs {
     /// Called number used.
     #[arg(long, default_value = "12125551213")]
     pub dest: String,
+    /// A brand's call reason (its code or text) sent with each REST signing (ATIS
+    /// `callReason`): with `--orig` on a brand's listed numbers, calls are signed (and, for
+    /// verification runs, verified) with Rich Call Data.
+    #[arg(long)]
+    pub call_reason: Option<String>,
     /// Cores the server uses, for the ceiling. Default: this machine's.
     #[arg(long)]
     pub server_cores: Option<usize>,
