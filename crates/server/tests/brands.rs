@@ -629,3 +629,94 @@ async fn rcd_passports_interoperate_with_jwcrypto_both_ways() {
     );
     node.stop().await;
 }
+
+/// A key bound to a customer manages that customer's brands only: a partner's admin key
+/// cannot authorise itself, read another brand's events or replace the DNO list.
+#[tokio::test]
+async fn customer_keys_manage_only_their_own_brands() {
+    let node = TestNode::start().await;
+    setup_brand(&node).await;
+    let store = &node.node().state().store;
+    let mut keys = Vec::new();
+    for name in ["callco", "otherbank"] {
+        let customer = store.create_customer(name, None).await.unwrap();
+        let key = format!("cp_test_admin_{name}_0001");
+        store
+            .create_api_key(NewApiKey {
+                customer: Some(customer.id),
+                name: name.into(),
+                prefix: key.chars().take(8).collect(),
+                hash: engine::inventory::hash_api_key(&key),
+                scopes: vec![Scope::Admin],
+            })
+            .await
+            .unwrap();
+        keys.push(key);
+    }
+    node.node()
+        .state()
+        .inventory
+        .refresh(store.as_ref())
+        .await
+        .unwrap();
+    let as_key = |key: &str, method: reqwest::Method, path: &str, body: Value| {
+        let request = node
+            .client
+            .request(method, node.url(path))
+            .bearer_auth(key)
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        async move { common::into_json(request.send().await.unwrap()).await }
+    };
+    let callco = &keys[0];
+    let (status, body) = as_key(
+        callco,
+        reqwest::Method::POST,
+        "/v1/brands/acme-bank/partners",
+        json!({"customer": "callco", "numbers": [{"start": LISTED, "count": 10}]}),
+    )
+    .await;
+    assert_eq!(status, 403, "a partner authorising itself: {body}");
+    for path in ["/v1/brands/acme-bank/events", "/v1/brands/acme-bank"] {
+        let (status, _) = as_key(callco, reqwest::Method::GET, path, Value::Null).await;
+        assert_eq!(status, 403, "{path}");
+    }
+    let (status, _) = as_key(
+        callco,
+        reqwest::Method::PUT,
+        "/v1/dno",
+        json!({"numbers": []}),
+    )
+    .await;
+    assert_eq!(status, 403);
+    // Another customer creates and manages its own brand, and sees only it.
+    let other = &keys[1];
+    let (status, body) = as_key(
+        other,
+        reqwest::Method::POST,
+        "/v1/brands",
+        json!({"slug": "other-bank", "customer": "otherbank", "legalName": "Other",
+            "displayName": "Other"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = as_key(
+        other,
+        reqwest::Method::POST,
+        "/v1/brands",
+        json!({"slug": "fake-acme", "customer": "development", "legalName": "Acme",
+            "displayName": "Acme Bank"}),
+    )
+    .await;
+    assert_eq!(status, 403, "a brand for someone else: {body}");
+    let (status, body) = as_key(other, reqwest::Method::GET, "/v1/brands", Value::Null).await;
+    assert_eq!(status, 200);
+    let slugs: Vec<&str> = body["brands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, ["other-bank"]);
+    node.stop().await;
+}

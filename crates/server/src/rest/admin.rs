@@ -54,6 +54,9 @@ const KEY_SHOWN: usize = 11;
 pub struct AdminRequest {
     /// Who sent it.
     pub caller: Caller,
+    /// An operator: a key bound to no customer, or a development-mode loopback caller.
+    /// A key bound to a customer manages only that customer's brands.
+    pub operator: bool,
     body: Bytes,
     idempotency: Option<IdempotencyKey>,
 }
@@ -92,8 +95,10 @@ impl FromRequest<Arc<AppState>> for AdminRequest {
         } else {
             None
         };
+        let operator = caller.customer.is_none() || api_key(&headers).is_none();
         Ok(Self {
             caller,
+            operator,
             body,
             idempotency,
         })

@@ -3,6 +3,11 @@
 //! inbound-only numbers; partners authorised to call in their name; opt-outs; the events
 //! their security team sees. `PUT /v1/dno` replaces the national Do-Not-Originate list.
 //!
+//! Operators (keys bound to no customer; development-mode loopback callers) manage every
+//! brand; a key bound to a customer manages only that customer's brands, so a partner's
+//! key cannot authorise itself or read another brand's events. Only operators replace the
+//! national Do-Not-Originate list.
+//!
 //! Every write reaches this node's brand policy before the answer leaves, and every other
 //! node within a second (a revoked partner is refused everywhere within 5 s).
 //!
@@ -112,6 +117,30 @@ fn brand_fields(body: BrandBody) -> Result<BrandFields, Problem> {
     })
 }
 
+/// Refuses a caller that may not manage `brand`: only operators and the brand's own
+/// customer may (a partner's key cannot authorise itself, or touch another brand).
+fn check_manages(req: &AdminRequest, brand: &Brand) -> Result<(), Problem> {
+    let own = req.caller.customer.as_ref().map(|c| c.id) == Some(brand.customer);
+    if req.operator || own {
+        Ok(())
+    } else {
+        Err(Problem::new(
+            ProblemType::Forbidden,
+            format!(
+                "this API key may manage only its own customer's brands, not {:?}",
+                brand.slug
+            ),
+        ))
+    }
+}
+
+/// The brand `slug`, if the caller may manage it.
+async fn managed_brand(state: &AppState, req: &AdminRequest, slug: &str) -> Result<Brand, Problem> {
+    let brand = find_brand(state, slug).await?;
+    check_manages(req, &brand)?;
+    Ok(brand)
+}
+
 async fn find_brand(state: &AppState, slug: &str) -> Result<Brand, Problem> {
     state.store.brand_by_slug(slug).await?.ok_or_else(|| {
         Problem::new(
@@ -142,6 +171,12 @@ pub async fn create_brand(State(state): State<Arc<AppState>>, req: AdminRequest)
             .take()
             .ok_or_else(|| Problem::invalid("customer (the brand's own account) is required"))?;
         let customer = find_customer(&state, &customer).await?;
+        if !req.operator && req.caller.customer.as_ref().map(|c| c.id) != Some(customer.id) {
+            return Err(Problem::new(
+                ProblemType::Forbidden,
+                "this API key may create brands only for its own customer",
+            ));
+        }
         let fields = brand_fields(body)?;
         let brand = state
             .store
@@ -169,7 +204,7 @@ pub async fn update_brand(
             ));
         }
         let fields = brand_fields(body)?;
-        let brand = find_brand(&state, &slug).await?;
+        let brand = managed_brand(&state, &req, &slug).await?;
         let brand = state
             .store
             .update_brand(brand.id, &fields, unix_now())
@@ -183,11 +218,12 @@ pub async fn update_brand(
 }
 
 /// `GET /v1/brands`.
-pub async fn list_brands(State(state): State<Arc<AppState>>, _req: AdminRequest) -> Response {
+pub async fn list_brands(State(state): State<Arc<AppState>>, req: AdminRequest) -> Response {
     match state.store.brands().await {
         Ok(brands) => Json(json!({
             "brands": brands
                 .iter()
+                .filter(|b| check_manages(&req, b).is_ok())
                 .map(|b| brand_json(b, logo_url(&state, b).as_deref()))
                 .collect::<Vec<_>>()
         }))
@@ -200,10 +236,10 @@ pub async fn list_brands(State(state): State<Arc<AppState>>, _req: AdminRequest)
 pub async fn get_brand(
     State(state): State<Arc<AppState>>,
     Path(slug): Path<String>,
-    _req: AdminRequest,
+    req: AdminRequest,
 ) -> Response {
     let result = async {
-        let brand = find_brand(&state, &slug).await?;
+        let brand = managed_brand(&state, &req, &slug).await?;
         let policy = state.store.brand_policy().await?;
         let list = |kind| {
             policy
@@ -236,7 +272,8 @@ pub async fn put_logo(
     body: Bytes,
 ) -> Response {
     let result = async {
-        super::auth::authorize(&state, &headers, peer, Scope::Admin)?;
+        let caller = super::auth::authorize(&state, &headers, peer, Scope::Admin)?;
+        let operator = caller.customer.is_none() || super::auth::api_key(&headers).is_none();
         let content_type = headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
@@ -265,6 +302,12 @@ pub async fn put_logo(
             )));
         }
         let brand = find_brand(&state, &slug).await?;
+        if !operator && caller.customer.as_ref().map(|c| c.id) != Some(brand.customer) {
+            return Err(Problem::new(
+                ProblemType::Forbidden,
+                format!("this API key may manage only its own customer's brands, not {slug:?}"),
+            ));
+        }
         let digest = integrity_digest(DigestAlg::Sha256, &body);
         let meta = state
             .store
@@ -362,7 +405,7 @@ pub async fn add_numbers(
 ) -> Response {
     req.write(&state, async {
         let (kind, blocks) = kind_and_blocks(req.json()?)?;
-        let brand = find_brand(&state, &slug).await?;
+        let brand = managed_brand(&state, &req, &slug).await?;
         state
             .store
             .add_brand_numbers(brand.id, kind, &blocks)
@@ -387,7 +430,7 @@ pub async fn remove_numbers(
 ) -> Response {
     req.write(&state, async {
         let (kind, blocks) = kind_and_blocks(req.json()?)?;
-        let brand = find_brand(&state, &slug).await?;
+        let brand = managed_brand(&state, &req, &slug).await?;
         match state
             .store
             .remove_brand_numbers(brand.id, kind, &blocks)
@@ -454,7 +497,7 @@ pub async fn create_partner(
         let blocks = parse_blocks(&NumbersBody {
             numbers: body.numbers,
         })?;
-        let brand = find_brand(&state, &slug).await?;
+        let brand = managed_brand(&state, &req, &slug).await?;
         let customer = find_customer(&state, &body.customer).await?;
         if customer.id == brand.customer {
             return Err(Problem::invalid(
@@ -521,10 +564,10 @@ fn last_number(b: &NumberBlock) -> TelephoneNumber {
 pub async fn list_partners(
     State(state): State<Arc<AppState>>,
     Path(slug): Path<String>,
-    _req: AdminRequest,
+    req: AdminRequest,
 ) -> Response {
     let result = async {
-        let brand = find_brand(&state, &slug).await?;
+        let brand = managed_brand(&state, &req, &slug).await?;
         let partners = state.store.partners(brand.id).await?;
         let index = state.inventory.get();
         let list: Vec<Value> = partners
@@ -549,7 +592,7 @@ pub async fn revoke_partner(
     req: AdminRequest,
 ) -> Response {
     req.write(&state, async {
-        let brand = find_brand(&state, &slug).await?;
+        let brand = managed_brand(&state, &req, &slug).await?;
         let now = unix_now();
         if !state
             .store
@@ -603,7 +646,7 @@ async fn set_opt_outs(
         let numbers = opt_out_numbers(&body)?;
         let source = body.source.as_deref().unwrap_or("api");
         printable("source", source, 100)?;
-        let brand = find_brand(state, slug).await?;
+        let brand = managed_brand(state, req, slug).await?;
         let changed = state
             .store
             .set_opt_outs(brand.id, &numbers, opted_out, source, unix_now())
@@ -648,10 +691,10 @@ pub async fn list_events(
     State(state): State<Arc<AppState>>,
     Path(slug): Path<String>,
     Query(page): Query<EventPage>,
-    _req: AdminRequest,
+    req: AdminRequest,
 ) -> Response {
     let result = async {
-        let brand = find_brand(&state, &slug).await?;
+        let brand = managed_brand(&state, &req, &slug).await?;
         let limit = page.limit.unwrap_or(100).clamp(1, 1_000);
         let events = state
             .store
@@ -677,6 +720,12 @@ pub async fn list_events(
 /// `PUT /v1/dno`: `{"numbers": [...]}` replaces the national Do-Not-Originate list.
 pub async fn replace_dno(State(state): State<Arc<AppState>>, req: AdminRequest) -> Response {
     req.write(&state, async {
+        if !req.operator {
+            return Err(Problem::new(
+                ProblemType::Forbidden,
+                "only an operator key may replace the national Do-Not-Originate list",
+            ));
+        }
         let body: NumbersBody = req.json()?;
         let blocks = if body.numbers.is_empty() {
             Vec::new()
