@@ -35,6 +35,8 @@ pub mod credential;
 pub mod crl;
 pub mod delegate;
 pub mod der;
+#[cfg(feature = "issue")]
+pub mod issue;
 mod pem;
 pub mod public_key;
 pub mod signature;

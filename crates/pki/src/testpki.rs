@@ -464,6 +464,28 @@ impl TestPki {
             .map_err(|source| TestPkiError::Trust { source })
     }
 
+    /// Issues a delegation CA certificate (cA, with `scope` as its TNAuthList) under the
+    /// intermediate: its PEM and its key's PEM, for [`crate::issue::DelegationCa`].
+    pub fn issue_delegation_ca(
+        &self,
+        scope: &TnAuthList,
+    ) -> Result<(String, String), TestPkiError> {
+        let spec = Spec {
+            cn: "SHAKEN delegation CA".to_owned(),
+            key: KeyKind::P256,
+            not_before: self.now - DAY,
+            not_after: self.now + 365 * DAY,
+            serial: None,
+        };
+        let key = generate(KeyKind::P256)?;
+        let mut ca = ca_params(&spec, Some(0), true)?;
+        with_tn_auth_list(&mut ca, Some(scope));
+        let cert = ca
+            .signed_by(&key, &self.intermediate)
+            .map_err(rcgen_err("issue the delegation CA"))?;
+        Ok((cert.pem(), key.serialize_pem()))
+    }
+
     /// Issues an SP CA certificate with `ca_scope` under the intermediate, and a delegate
     /// leaf with `leaf_scope` under it (neither scope is checked here: that is the point).
     pub fn issue_delegate(
@@ -518,6 +540,21 @@ impl TestPki {
     ) -> Result<String, TestPkiError> {
         crl(&self.root, revoked, this_update, next_update)
     }
+}
+
+/// A P-256 key and a certificate signing request for it with common name `cn`: the CSR
+/// and the key, PEM (what a delegate sends to its delegation CA).
+pub fn csr_pem(cn: &str) -> Result<(String, String), TestPkiError> {
+    let key = generate(KeyKind::P256)?;
+    let mut params = CertificateParams::default();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, cn);
+    let csr = params
+        .serialize_request(&key)
+        .map_err(rcgen_err("make a CSR"))?;
+    let pem = csr.pem().map_err(rcgen_err("encode a CSR"))?;
+    Ok((pem, key.serialize_pem()))
 }
 
 fn parse_single(pem: &str) -> Result<Certificate, TestPkiError> {

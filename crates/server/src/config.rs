@@ -244,6 +244,12 @@ pub struct SigningConfig {
     /// signature, as ATIS-1000094 deploys it) or `separate` (an `rcd` PASSporT of its own,
     /// RFC 9795: a second signature and Identity header).
     pub rcd_mode: engine::signing::RcdMode,
+    /// A delegation CA (RFC 9060: a CA certificate with a TNAuthList, from the STI-CA) that
+    /// issues partners' delegate certificates: its chain (the CA first, PEM) and key. Unset
+    /// with the development PKI: the development delegation CA.
+    pub delegation_ca_chain: Option<PathBuf>,
+    /// The delegation CA's private key (PEM, owner-only permissions).
+    pub delegation_ca_key: Option<PathBuf>,
 }
 
 impl Default for SigningConfig {
@@ -255,6 +261,8 @@ impl Default for SigningConfig {
             reload_ms: 5_000,
             development_numbers: "12155550000:10000".into(),
             rcd_mode: engine::signing::RcdMode::default(),
+            delegation_ca_chain: None,
+            delegation_ca_key: None,
         }
     }
 }

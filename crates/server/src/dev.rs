@@ -24,6 +24,16 @@ pub struct DevPki {
     pub key: PathBuf,
 }
 
+/// The development delegation CA (RFC 9060): its chain (the CA, then the intermediate) and
+/// its key, beside the development PKI. Issued with it; a PKI from before has none.
+pub fn delegation_files(dir: &Path) -> Option<(PathBuf, PathBuf)> {
+    let (chain, key) = (
+        dir.join("delegation-ca.pem"),
+        dir.join("delegation-ca-key.pem"),
+    );
+    (chain.exists() && key.exists()).then_some((chain, key))
+}
+
 /// Why the development setup failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -78,6 +88,8 @@ pub fn ensure_pki(dir: &Path, range: &str, now: i64) -> Result<(DevPki, bool), D
         .intermediate_validity(now - DAY, now + 730 * DAY)
         .root_validity(now - DAY, now + 3650 * DAY)
         .root_name("callproof DEVELOPMENT root (not for production)")
+        // One CA below the intermediate: the delegation CA.
+        .intermediate_path_len(Some(1))
         .leaf_name("callproof DEVELOPMENT service provider")
         .tn_auth_list(list)
         .build()
@@ -90,6 +102,18 @@ pub fn ensure_pki(dir: &Path, range: &str, now: i64) -> Result<(DevPki, bool), D
     write(&dir.join("intermediate.pem"), &pki.intermediate_pem, false)?;
     write(&files.chain, &pki.chain_pem(), false)?;
     write(&files.key, &pki.leaf_key_pem, true)?;
+    // A delegation CA over the same numbers, for partners' delegate certificates.
+    let list =
+        TnAuthList::new(vec![TnEntry::Range(range)]).map_err(|e| DevError::Pki(e.to_string()))?;
+    let (ca_pem, ca_key) = pki
+        .issue_delegation_ca(&list)
+        .map_err(|e| DevError::Pki(e.to_string()))?;
+    write(
+        &dir.join("delegation-ca.pem"),
+        &[ca_pem.as_str(), &pki.intermediate_pem].concat(),
+        false,
+    )?;
+    write(&dir.join("delegation-ca-key.pem"), &ca_key, true)?;
     Ok((files, true))
 }
 

@@ -93,6 +93,11 @@ impl Node {
         let dev_mode = config.development();
 
         // Signing credentials: configured files, or the development PKI.
+        let mut delegation_files = config
+            .signing
+            .delegation_ca_chain
+            .clone()
+            .zip(config.signing.delegation_ca_key.clone());
         let (chain_path, key_path, dev_root) = match (
             &config.signing.certificate_chain,
             &config.signing.private_key,
@@ -109,8 +114,18 @@ impl Node {
                     if created { "generated" } else { "using" },
                     config.data_dir.join("pki").display()
                 ));
+                if delegation_files.is_none() {
+                    delegation_files = dev::delegation_files(&config.data_dir.join("pki"));
+                }
                 (pki.chain, pki.key, Some(pki.root))
             }
+        };
+        let delegation = match &delegation_files {
+            Some((chain, key)) => Some(Arc::new(
+                pki::issue::DelegationCa::from_pem(&read_text(chain)?, &read_text(key)?)
+                    .map_err(|e| StartError::Setup(format!("delegation CA: {e}")))?,
+            )),
+            None => None,
         };
         if dev_mode {
             dev::ensure_customer(store.as_ref(), &config.signing.development_numbers).await?;
@@ -253,6 +268,7 @@ impl Node {
             inventory: inventory.clone(),
             brands: Arc::clone(&brands),
             events: EventSink::new(Arc::clone(&store)),
+            delegation,
             signing: Arc::clone(&signing),
             verification,
             certs,
@@ -558,4 +574,10 @@ async fn load_local_logos(
     }
     logos.set_local(local);
     Ok(())
+}
+
+/// A text file, as a start error naming it.
+fn read_text(path: &Path) -> Result<String, StartError> {
+    std::fs::read_to_string(path)
+        .map_err(|e| StartError::Setup(format!("cannot read {}: {e}", path.display())))
 }

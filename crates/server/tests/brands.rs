@@ -720,3 +720,116 @@ async fn customer_keys_manage_only_their_own_brands() {
     assert_eq!(slugs, ["other-bank"]);
     node.stop().await;
 }
+
+/// A partner that signs with its own carrier gets a delegate certificate (RFC 9060) for
+/// exactly its authorised numbers: PASSporTs it signs for them verify, for other numbers
+/// they fail.
+#[tokio::test]
+async fn partners_get_delegate_certificates_for_their_numbers() {
+    use passport::claims::{Attestation, Claims};
+    let node = TestNode::start().await;
+    setup_brand(&node).await;
+    partner_customer(&node).await;
+    let (status, partner) = send(
+        &node,
+        reqwest::Method::POST,
+        "/v1/brands/acme-bank/partners",
+        Some(&json!({"customer": "callco", "numbers": [{"start": LISTED, "count": 10}]})),
+    )
+    .await;
+    assert_eq!(status, 201, "{partner}");
+    let id = partner["id"].as_i64().unwrap();
+    let (csr, key) = pki::testpki::csr_pem("Callco call centre").unwrap();
+    let response = node
+        .client
+        .post(node.url(&format!("/v1/brands/acme-bank/partners/{id}/certificate")))
+        .header("content-type", "application/json")
+        .body(json!({"csr": csr}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/pem-certificate-chain"
+    );
+    let chain = response.text().await.unwrap();
+    let certs = pki::parse_chain(chain.as_bytes()).unwrap();
+    assert_eq!(certs.len(), 3, "delegate, delegation CA, intermediate");
+    assert!(!certs[0].is_ca());
+    assert_eq!(
+        certs[0]
+            .tn_auth_list()
+            .unwrap()
+            .as_ref()
+            .unwrap()
+            .to_string(),
+        pki::TnAuthList::new(vec![pki::TnEntry::Range(
+            pki::TnRange::new(passport::TelephoneNumber::parse(LISTED).unwrap(), 10).unwrap()
+        )])
+        .unwrap()
+        .to_string()
+    );
+
+    // The partner signs with its own key; the verifier fetches its chain from its x5u.
+    let x5u = "https://certs.callco.example/delegate.pem";
+    node.node()
+        .state()
+        .verification
+        .verifier()
+        .add_local_certificate(x5u, chain.as_bytes());
+    let signer =
+        passport::sign::Signer::new(passport::key::SigningKey::from_pem(&key).unwrap(), x5u)
+            .unwrap();
+    let sign = |orig: &str| {
+        let claims = Claims::shaken(
+            now(),
+            passport::TelephoneNumber::parse(orig).unwrap(),
+            vec![passport::TelephoneNumber::parse(DEST).unwrap()],
+            Attestation::A,
+            "123e4567-e89b-12d3-a456-426655440000",
+        );
+        signer.sign_identity(&claims).unwrap()
+    };
+    let verdict = verify(&node, LISTED_2, DEST, &json!(sign(LISTED_2))).await;
+    assert_eq!(
+        verdict["verificationResponse"]["verstat"], "TN-Validation-Passed",
+        "{verdict}"
+    );
+    // A number of the brand's the partner was not given: the certificate does not cover it.
+    let verdict = verify(&node, "12155551050", DEST, &json!(sign("12155551050"))).await;
+    assert_eq!(
+        verdict["verificationResponse"]["reasoncode"], 437,
+        "{verdict}"
+    );
+    assert_eq!(
+        verdict["verificationResponse"]["verstat"], "TN-Validation-Failed",
+        "{verdict}"
+    );
+
+    // A bad CSR, and a revoked partner, get no certificate.
+    let (status, body) = send(
+        &node,
+        reqwest::Method::POST,
+        &format!("/v1/brands/acme-bank/partners/{id}/certificate"),
+        Some(&json!({"csr": "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n"})),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    send(
+        &node,
+        reqwest::Method::DELETE,
+        &format!("/v1/brands/acme-bank/partners/{id}"),
+        None,
+    )
+    .await;
+    let (status, body) = send(
+        &node,
+        reqwest::Method::POST,
+        &format!("/v1/brands/acme-bank/partners/{id}/certificate"),
+        Some(&json!({"csr": csr})),
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+    node.stop().await;
+}

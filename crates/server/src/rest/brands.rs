@@ -614,6 +614,84 @@ pub async fn revoke_partner(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct CertificateBody {
+    csr: String,
+}
+
+/// Longest a delegate certificate is issued for.
+const DELEGATE_VALIDITY_SECS: i64 = 90 * 86_400;
+
+/// `POST /v1/brands/{slug}/partners/{id}/certificate`: a delegate certificate (RFC 9060)
+/// for a partner that signs with its own carrier, from its certificate signing request
+/// (`{"csr": "-----BEGIN CERTIFICATE REQUEST-----..."}`): its TNAuthList holds exactly the
+/// partner's authorised numbers, and it expires with the authorisation (90 days at most).
+pub async fn issue_certificate(
+    State(state): State<Arc<AppState>>,
+    Path((slug, id)): Path<(String, i64)>,
+    req: AdminRequest,
+) -> Response {
+    let result = async {
+        let ca = state.delegation.as_ref().ok_or_else(|| {
+            Problem::new(
+                ProblemType::Unavailable,
+                "this node has no delegation CA ([signing] delegation_ca_chain and delegation_ca_key)",
+            )
+        })?;
+        let body: CertificateBody = req.json()?;
+        let brand = managed_brand(&state, &req, &slug).await?;
+        let now = unix_now();
+        let partner = state
+            .store
+            .partners(brand.id)
+            .await?
+            .into_iter()
+            .find(|p| p.id.0 == id)
+            .filter(|p| {
+                p.revoked_at.is_none()
+                    && p.valid_from <= now
+                    && p.valid_until.is_none_or(|u| now < u)
+            })
+            .ok_or_else(|| {
+                Problem::new(
+                    ProblemType::NotFound,
+                    format!("brand {slug:?} has no partner {id} in force"),
+                )
+            })?;
+        let entries = partner
+            .numbers
+            .iter()
+            .map(|b| pki::TnRange::new(b.start(), b.count()).map(pki::TnEntry::Range))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| Problem::invalid(format!("the partner's numbers: {e}")))?;
+        let numbers = pki::TnAuthList::new(entries)
+            .map_err(|e| Problem::invalid(format!("the partner's numbers: {e}")))?;
+        let until = partner
+            .valid_until
+            .map_or(now + DELEGATE_VALIDITY_SECS, |u| {
+                u.min(now + DELEGATE_VALIDITY_SECS)
+            });
+        let chain = ca
+            .issue(&body.csr, &numbers, now - 60, until)
+            .map_err(|e| match e {
+                pki::issue::IssueError::Csr { .. } => Problem::invalid(e.to_string()),
+                pki::issue::IssueError::Scope(_) => Problem::new(ProblemType::Conflict, e.to_string()),
+                other => Problem::internal(&other),
+            })?;
+        Ok::<_, Problem>(
+            (
+                StatusCode::CREATED,
+                [(header::CONTENT_TYPE, "application/pem-certificate-chain")],
+                chain,
+            )
+                .into_response(),
+        )
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct OptOutBody {
     numbers: Vec<String>,
     #[serde(default)]

@@ -42,6 +42,8 @@ pub struct AppState {
     pub brands: Arc<BrandCache>,
     /// Brand events, written in the background.
     pub events: EventSink,
+    /// The delegation CA issuing partners' delegate certificates (RFC 9060), if any.
+    pub delegation: Option<Arc<pki::issue::DelegationCa>>,
     /// The STI-AS.
     pub signing: Arc<SigningService>,
     /// The STI-VS.
@@ -178,6 +180,11 @@ pub fn endpoints() -> Vec<Endpoint> {
             "/v1/brands/{slug}/partners/{id}",
             &["DELETE"],
             delete(brands::revoke_partner),
+        ),
+        endpoint(
+            "/v1/brands/{slug}/partners/{id}/certificate",
+            &["POST"],
+            post(brands::issue_certificate),
         ),
         endpoint(
             "/v1/brands/{slug}/opt-outs",
