@@ -584,8 +584,9 @@ pub struct SignArgs {
     /// Rich Call Data: the caller's display name (rcd nam).
     #[arg(long, value_name = "NAME")]
     pub rcd_name: Option<String>,
-    /// Rich Call Data: URL of the caller's logo (rcd icn).
-    #[arg(long, value_name = "URL")]
+    /// Rich Call Data: URL of the caller's logo (rcd icn). Needs --rcd-name: an rcd claim
+    /// always names the caller.
+    #[arg(long, value_name = "URL", requires = "rcd_name")]
     pub rcd_logo: Option<String>,
     /// Rich Call Data: the logo's bytes, to add an rcdi integrity digest over it.
     #[arg(long, value_name = "FILE", requires = "rcd_logo")]
