@@ -154,6 +154,11 @@ pub struct BenchArgs {
     /// Cores the server uses, for the ceiling. Default: this machine's.
     #[arg(long)]
     pub server_cores: Option<usize>,
+    /// The CPU the server runs on (as with `taskset -c`): the per-core ceiling is measured
+    /// there, before and after the load, by a thread of this process pinned to it. Default:
+    /// measured on the load generator's own CPU.
+    #[arg(long, value_name = "CPU")]
+    pub server_cpu: Option<usize>,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,

@@ -44,13 +44,13 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     // The ceiling is measured before and after the load and averaged: on a shared or
     // virtual machine one short measurement can be off by 10-20%.
-    let before = Ceiling::measure();
+    let before = Ceiling::measure_on(args.server_cpu)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("async runtime")?;
     let report = runtime.block_on(drive(args))?;
-    let ceiling = before.averaged_with(&Ceiling::measure());
+    let ceiling = before.averaged_with(&Ceiling::measure_on(args.server_cpu)?);
     let per_core = match args.mode {
         BenchMode::RestSign | BenchMode::SipSign => ceiling.sign_per_sec,
         BenchMode::RestVerify | BenchMode::SipVerify | BenchMode::SecsipidxVerify => {
@@ -117,14 +117,31 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Raw aws-lc-rs ES256 operations per second on one core of this machine, measured by the
-/// load generator on its own core (the server's is busy with the load).
+/// Raw aws-lc-rs ES256 operations per second on one core of this machine: the server's
+/// (`--server-cpu`, while the server is idle, before and after the load), else the load
+/// generator's own.
 struct Ceiling {
     sign_per_sec: f64,
     verify_per_sec: f64,
 }
 
 impl Ceiling {
+    /// Measures on `cpu` (a thread pinned there), or here.
+    fn measure_on(cpu: Option<usize>) -> anyhow::Result<Self> {
+        let Some(cpu) = cpu else {
+            return Ok(Self::measure());
+        };
+        std::thread::spawn(move || {
+            if core_affinity::set_for_current(core_affinity::CoreId { id: cpu }) {
+                Ok(Self::measure())
+            } else {
+                Err(anyhow::anyhow!("cannot run a thread on CPU {cpu} (--server-cpu)"))
+            }
+        })
+        .join()
+        .map_err(|_| anyhow::anyhow!("the ceiling measurement failed"))?
+    }
+
     fn measure() -> Self {
         let rng = SystemRandom::new();
         let Ok(pair) = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING) else {
