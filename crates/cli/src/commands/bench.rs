@@ -135,7 +135,9 @@ impl Ceiling {
             if core_affinity::set_for_current(core_affinity::CoreId { id: cpu }) {
                 Ok(Self::measure())
             } else {
-                Err(anyhow::anyhow!("cannot run a thread on CPU {cpu} (--server-cpu)"))
+                Err(anyhow::anyhow!(
+                    "cannot run a thread on CPU {cpu} (--server-cpu)"
+                ))
             }
         })
         .join()
