@@ -29,7 +29,7 @@ use arc_swap::ArcSwap;
 use passport::TelephoneNumber;
 use store::{
     Brand, BrandId, BrandNumberKind, BrandPolicy, CallReason, CustomerId, Partner, PartnerId,
-    Store, StoreError,
+    Standing, Store, StoreError,
 };
 
 use crate::ranges::RangeMap;
@@ -177,15 +177,12 @@ impl BrandIndex {
             if !p.numbers.iter().any(|b| b.contains(tn)) {
                 continue;
             }
-            if p.revoked_at.is_some_and(|at| at <= now) {
-                why = "the partner's authorisation was revoked";
-            } else if now < p.valid_from {
-                why = "the partner's authorisation is not valid yet";
-            } else if p.valid_until.is_some_and(|until| now >= until) {
-                why = "the partner's authorisation has expired";
-            } else {
-                return Ok(p);
-            }
+            why = match p.standing(now) {
+                Standing::InForce => return Ok(p),
+                Standing::Revoked(_) => "the partner's authorisation was revoked",
+                Standing::NotYet(_) => "the partner's authorisation is not valid yet",
+                Standing::Expired(_) => "the partner's authorisation has expired",
+            };
         }
         Err(why)
     }

@@ -13,7 +13,8 @@
 //! and time limits), kept by URL, and fetched again when a call's digest differs from the
 //! kept bytes, at most once per [`REFETCH_AFTER_SECS`] per URL (a logo that changed is seen
 //! within seconds; calls with wrong digests cannot turn the checker into a fetch loop).
-//! This node's own brands' logos are given locally and never fetched.
+//! This node's own brands' logos are given locally and never fetched. One fetch per URL
+//! runs at a time; calls waiting for it use its result.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -80,6 +81,8 @@ pub struct LogoChecker {
     fetcher: Fetcher,
     kept: Mutex<HashMap<String, Kept>>,
     local: RwLock<HashMap<String, Arc<[u8]>>>,
+    /// One fetch per URL at a time: callers for a URL being fetched wait for that fetch.
+    fetching: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl LogoChecker {
@@ -90,6 +93,7 @@ impl LogoChecker {
             fetcher: Fetcher::new(options)?,
             kept: Mutex::new(HashMap::new()),
             local: RwLock::new(HashMap::new()),
+            fetching: Mutex::new(HashMap::new()),
         })
     }
 
@@ -117,20 +121,48 @@ impl LogoChecker {
         if let Some(bytes) = local {
             return check_integrity(digest, &bytes).map_err(|e| format!("logo: {e}"));
         }
+        if let Some(answer) = self.check_kept(url, digest, now) {
+            return answer;
+        }
+        // One fetch per URL: wait for one in progress, then look again.
+        let gate = Arc::clone(
+            self.fetching
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(url.to_owned())
+                .or_default(),
+        );
+        let _turn = gate.lock().await;
+        if let Some(answer) = self.check_kept(url, digest, now) {
+            return answer;
+        }
+        let fetched = self.fetch(url, now).await;
+        self.fetching
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(url);
+        check_integrity(digest, &fetched?).map_err(|e| format!("logo: {e}"))
+    }
+
+    /// The answer from the kept bytes, when they settle it: they match and are fresh, or
+    /// they do not match and were fetched too recently to fetch again.
+    fn check_kept(&self, url: &str, digest: &str, now: i64) -> Option<Result<(), String>> {
         let kept = self
             .kept
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(url)
-            .cloned();
-        if let Some(k) = &kept {
-            let age = now.saturating_sub(k.fetched_at);
-            match check_integrity(digest, &k.bytes) {
-                Ok(()) if age < LOGO_MAX_AGE_SECS => return Ok(()),
-                Err(e) if age < REFETCH_AFTER_SECS => return Err(format!("logo: {e}")),
-                _ => {}
-            }
+            .cloned()?;
+        let age = now.saturating_sub(kept.fetched_at);
+        match check_integrity(digest, &kept.bytes) {
+            Ok(()) if age < LOGO_MAX_AGE_SECS => Some(Ok(())),
+            Err(e) if age < REFETCH_AFTER_SECS => Some(Err(format!("logo: {e}"))),
+            _ => None,
         }
+    }
+
+    /// Fetches `url` and keeps its bytes.
+    async fn fetch(&self, url: &str, now: i64) -> Result<Arc<[u8]>, String> {
         let fetched = self
             .fetcher
             .fetch(url)
@@ -156,7 +188,7 @@ impl LogoChecker {
                 },
             );
         }
-        check_integrity(digest, &bytes).map_err(|e| format!("logo: {e}"))
+        Ok(bytes)
     }
 }
 
@@ -211,4 +243,63 @@ pub async fn judge(
         reason: claims.crn.clone(),
         brand: registered.map(|info| info.brand.id),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "test code")]
+
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use passport::rcd::{DigestAlg, integrity_digest};
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    use super::*;
+
+    /// Concurrent checks of one uncached logo fetch it once; a wrong digest is refused.
+    #[tokio::test]
+    async fn one_fetch_per_logo_however_many_ask() {
+        let logo = b"logo bytes".to_vec();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/logo.png", listener.local_addr().unwrap());
+        let served = Arc::new(AtomicUsize::new(0));
+        let (count, body) = (Arc::clone(&served), logo.clone());
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::SeqCst);
+                let mut buf = [0u8; 1024];
+                let _ = s.read(&mut buf).await;
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = s.write_all(head.as_bytes()).await;
+                let _ = s.write_all(&body).await;
+            }
+        });
+        let checker = Arc::new(
+            LogoChecker::new(FetchOptions {
+                danger_allow_http: true,
+                danger_allow_private: true,
+                ..FetchOptions::default()
+            })
+            .unwrap(),
+        );
+        let digest = integrity_digest(DigestAlg::Sha256, &logo);
+        let checks: Vec<_> = (0..8)
+            .map(|_| {
+                let (checker, url, digest) = (Arc::clone(&checker), url.clone(), digest.clone());
+                tokio::spawn(async move { checker.check(&url, &digest, 1_000).await })
+            })
+            .collect();
+        for check in checks {
+            assert_eq!(check.await.unwrap(), Ok(()));
+        }
+        assert_eq!(served.load(Ordering::SeqCst), 1);
+        let wrong = integrity_digest(DigestAlg::Sha256, b"other");
+        assert!(checker.check(&url, &wrong, 1_001).await.is_err());
+        // Refetched at most every REFETCH_AFTER_SECS for a mismatch.
+        assert_eq!(served.load(Ordering::SeqCst), 1);
+    }
 }

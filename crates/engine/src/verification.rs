@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use passport::identity::IdentityHeader;
+use passport::jws::Ppt;
 use passport::verify::CallContext;
 use passport::{VerifyError, Verstat};
 
@@ -117,7 +118,20 @@ impl VerificationService {
     /// Verifies every Identity header of a call.
     pub async fn verify(&self, identities: &[String], call: &CallContext) -> Verdict {
         let mut outcomes = self.verifier.verify_all(identities, call).await;
-        let mut is_rcd: Vec<bool> = identities.iter().map(|i| is_rcd_identity(i)).collect();
+        // A verified PASSporT knows its type; only a failed one needs its header read again.
+        let mut is_rcd: Vec<bool> = if outcomes.len() == identities.len() {
+            outcomes
+                .iter()
+                .zip(identities)
+                .map(|(o, identity)| match &o.result {
+                    Ok(verified) => verified.ppt() == Ppt::Rcd,
+                    Err(_) => is_rcd_identity(identity),
+                })
+                .collect()
+        } else {
+            // One outcome for the whole call (no Identity, or too many).
+            vec![false; outcomes.len()]
+        };
         if is_rcd.iter().all(|r| *r) {
             // Nothing but rcd: those are what the call is judged on.
             is_rcd.iter_mut().for_each(|r| *r = false);

@@ -162,6 +162,32 @@ pub struct Partner {
     pub created_at: i64,
 }
 
+/// Where a partner's authorisation stands at a given time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// It may call in the brand's name.
+    InForce,
+    /// Revoked at this time.
+    Revoked(i64),
+    /// Not valid before this time.
+    NotYet(i64),
+    /// Expired at this time.
+    Expired(i64),
+}
+
+impl Partner {
+    /// Where the authorisation stands at `now` (Unix seconds): a revocation counts from
+    /// its time, the validity window is `valid_from` inclusive to `valid_until` exclusive.
+    pub fn standing(&self, now: i64) -> Standing {
+        match (self.revoked_at, self.valid_until) {
+            (Some(at), _) if at <= now => Standing::Revoked(at),
+            _ if now < self.valid_from => Standing::NotYet(self.valid_from),
+            (_, Some(until)) if now >= until => Standing::Expired(until),
+            _ => Standing::InForce,
+        }
+    }
+}
+
 /// A partner authorisation to store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewPartner {

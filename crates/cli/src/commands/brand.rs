@@ -19,7 +19,7 @@ use server::config::Config;
 use server::rest::brands::{MAX_LOGO_BYTES, brand_json};
 use store::{
     Brand, BrandFields, BrandNumberKind, BrandPolicy, CallReason, Customer, CustomerId, NewPartner,
-    NumberBlock, Partner, PartnerId, Store,
+    NumberBlock, Partner, PartnerId, Standing, Store,
 };
 
 use super::import::{block_arg, parse_block_arg};
@@ -610,29 +610,21 @@ fn on_listed(listed: &[NumberBlock], block: &NumberBlock) -> bool {
 
 /// `in force`, `revoked ...`, `expired ...` or `from ...`.
 fn partner_status(p: &Partner, now: i64) -> String {
-    if let Some(at) = p.revoked_at.filter(|at| *at <= now) {
-        format!("revoked {}", format_time(at))
-    } else if now < p.valid_from {
-        format!("from {}", format_time(p.valid_from))
-    } else if let Some(until) = p.valid_until.filter(|u| now >= *u) {
-        format!("expired {}", format_time(until))
-    } else {
-        "in force".to_owned()
+    match p.standing(now) {
+        Standing::InForce => "in force".to_owned(),
+        Standing::Revoked(at) => format!("revoked {}", format_time(at)),
+        Standing::NotYet(from) => format!("from {}", format_time(from)),
+        Standing::Expired(until) => format!("expired {}", format_time(until)),
     }
 }
 
+/// The admin API's partner JSON, its status in words with the time.
 fn partner_json(p: &Partner, customer: &str, now: i64) -> Value {
-    json!({
-        "id": p.id.0,
-        "customer": customer,
-        "numbers": p.numbers.iter().map(block_json).collect::<Vec<_>>(),
-        "reasons": p.reasons,
-        "validFrom": p.valid_from,
-        "validUntil": p.valid_until,
-        "revokedAt": p.revoked_at,
-        "createdAt": p.created_at,
-        "status": partner_status(p, now),
-    })
+    let mut json = server::rest::brands::partner_json(p, customer, now);
+    if let Some(map) = json.as_object_mut() {
+        map.insert("status".into(), json!(partner_status(p, now)));
+    }
+    json
 }
 
 fn partner_text(p: &Partner, customer: &str, now: i64) -> String {

@@ -460,7 +460,15 @@ pub async fn remove_numbers(
     .await
 }
 
-fn partner_json(p: &Partner, customer: &str) -> Value {
+/// A partner as the API (and the CLI's `--json`) shows it, with where it stands at `now`:
+/// `in_force`, `revoked`, `not_yet` or `expired`.
+pub fn partner_json(p: &Partner, customer: &str, now: i64) -> Value {
+    let status = match p.standing(now) {
+        store::Standing::InForce => "in_force",
+        store::Standing::Revoked(_) => "revoked",
+        store::Standing::NotYet(_) => "not_yet",
+        store::Standing::Expired(_) => "expired",
+    };
     json!({
         "id": p.id.0,
         "customer": customer,
@@ -469,6 +477,8 @@ fn partner_json(p: &Partner, customer: &str) -> Value {
         "validFrom": p.valid_from,
         "validUntil": p.valid_until,
         "revokedAt": p.revoked_at,
+        "createdAt": p.created_at,
+        "status": status,
     })
 }
 
@@ -547,7 +557,7 @@ pub async fn create_partner(
             .await?;
         Ok(Reply::json(
             StatusCode::CREATED,
-            partner_json(&partner, &customer.name),
+            partner_json(&partner, &customer.name, now),
         ))
     })
     .await
@@ -570,13 +580,14 @@ pub async fn list_partners(
         let brand = managed_brand(&state, &req, &slug).await?;
         let partners = state.store.partners(brand.id).await?;
         let index = state.inventory.get();
+        let now = unix_now();
         let list: Vec<Value> = partners
             .iter()
             .map(|p| {
                 let name = index
                     .customer(p.customer)
                     .map_or_else(|| p.customer.to_string(), |c| c.name.clone());
-                partner_json(p, &name)
+                partner_json(p, &name, now)
             })
             .collect();
         Ok::<_, Problem>(Json(json!({ "partners": list })).into_response())
@@ -646,11 +657,7 @@ pub async fn issue_certificate(
             .await?
             .into_iter()
             .find(|p| p.id.0 == id)
-            .filter(|p| {
-                p.revoked_at.is_none()
-                    && p.valid_from <= now
-                    && p.valid_until.is_none_or(|u| now < u)
-            })
+            .filter(|p| p.standing(now) == store::Standing::InForce)
             .ok_or_else(|| {
                 Problem::new(
                     ProblemType::NotFound,
