@@ -420,12 +420,7 @@ impl Store for PgStore {
             .start()
             .await
             .map_err(map_pg)?;
-        let version: i64 = tx
-            .query_one("SELECT version FROM meta WHERE id = 1", &[])
-            .await
-            .map_err(map_pg)?
-            .try_get(0)
-            .map_err(map_pg)?;
+        let version = read_version(&tx, INVENTORY_VERSION).await?;
         let mut customers = Vec::new();
         for r in tx
             .query("SELECT id, name, origid FROM customers ORDER BY id", &[])
@@ -496,13 +491,7 @@ impl Store for PgStore {
     }
 
     async fn inventory_version(&self) -> Result<i64, StoreError> {
-        self.client()
-            .await?
-            .query_one("SELECT version FROM meta WHERE id = 1", &[])
-            .await
-            .map_err(map_pg)?
-            .try_get(0)
-            .map_err(map_pg)
+        read_version(&self.client().await?, INVENTORY_VERSION).await
     }
 
     async fn idempotency_get(
@@ -993,12 +982,7 @@ impl Store for PgStore {
             .start()
             .await
             .map_err(map_pg)?;
-        let version: i64 = tx
-            .query_one("SELECT version FROM policy_meta WHERE id = 1", &[])
-            .await
-            .map_err(map_pg)?
-            .try_get(0)
-            .map_err(map_pg)?;
+        let version = read_version(&tx, POLICY_VERSION).await?;
         let brands = query_brands(&tx, " ORDER BY b.id", &[]).await?;
         let mut blocks = Vec::new();
         for r in tx
@@ -1041,13 +1025,7 @@ impl Store for PgStore {
     }
 
     async fn policy_version(&self) -> Result<i64, StoreError> {
-        self.client()
-            .await?
-            .query_one("SELECT version FROM policy_meta WHERE id = 1", &[])
-            .await
-            .map_err(map_pg)?
-            .try_get(0)
-            .map_err(map_pg)
+        read_version(&self.client().await?, POLICY_VERSION).await
     }
 
     async fn set_opt_outs(
@@ -1206,6 +1184,24 @@ const COVER_PROBE: &str = "SELECT brand_id, kind, first, last FROM brand_numbers
      WHERE digits = $1 AND first <= $2 ORDER BY first DESC LIMIT 1), $2) ORDER BY first";
 
 /// Starts a transaction holding the advisory lock `key` until it ends.
+/// The inventory's version.
+const INVENTORY_VERSION: &str = "SELECT version FROM meta WHERE id = 1";
+/// The brand policy's version.
+const POLICY_VERSION: &str = "SELECT version FROM policy_meta WHERE id = 1";
+
+/// Reads a version counter (`INVENTORY_VERSION` or `POLICY_VERSION`).
+async fn read_version(
+    client: &impl deadpool_postgres::GenericClient,
+    query: &str,
+) -> Result<i64, StoreError> {
+    client
+        .query_one(query, &[])
+        .await
+        .map_err(map_pg)?
+        .try_get(0)
+        .map_err(map_pg)
+}
+
 async fn locked_tx(
     client: &mut deadpool_postgres::Object,
     key: i64,
