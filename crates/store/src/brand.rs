@@ -70,6 +70,8 @@ pub struct Brand {
     pub call_reasons: Vec<CallReason>,
     /// What it will never ask its customers on a call: "We will never ask for your PIN", ...
     pub never_ask: Vec<String>,
+    /// The number its customers should call back on (shown when a check says "not us").
+    pub callback: Option<TelephoneNumber>,
     /// The logo, if one was set.
     pub logo: Option<LogoMeta>,
     /// Unix seconds it was created.
@@ -91,6 +93,8 @@ pub struct BrandFields {
     pub call_reasons: Vec<CallReason>,
     /// What it will never ask its customers on a call.
     pub never_ask: Vec<String>,
+    /// The number its customers should call back on.
+    pub callback: Option<TelephoneNumber>,
 }
 
 /// Which list a brand number block is on.

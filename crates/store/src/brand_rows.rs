@@ -13,7 +13,7 @@ use crate::model::{CustomerId, NumberBlock};
 /// The columns of a brand with its logo's metadata, in the order [`BrandRow`] takes them;
 /// callers append `WHERE` and `ORDER BY`.
 pub(crate) const BRAND_SELECT: &str = "SELECT b.id, b.slug, b.customer_id, b.legal_name, \
-     b.display_name, b.call_reasons, b.never_ask, b.created_at, b.updated_at, \
+     b.display_name, b.call_reasons, b.never_ask, b.callback, b.created_at, b.updated_at, \
      l.content_type, l.digest, l.len, l.updated_at \
      FROM brands b LEFT JOIN brand_logos l ON l.brand_id = b.id";
 
@@ -30,6 +30,8 @@ pub(crate) struct BrandRow {
     pub(crate) display_name: String,
     pub(crate) call_reasons: String,
     pub(crate) never_ask: String,
+    /// Canonical digits of the callback number.
+    pub(crate) callback: Option<String>,
     pub(crate) created_at: i64,
     pub(crate) updated_at: i64,
     /// content type, digest, length, updated_at; `None` without a logo.
@@ -57,6 +59,7 @@ impl BrandRow {
             display_name: self.display_name,
             call_reasons: from_json("call_reasons", &self.call_reasons)?,
             never_ask: from_json("never_ask", &self.never_ask)?,
+            callback: self.callback.as_deref().map(stored_tn).transpose()?,
             logo,
             created_at: self.created_at,
             updated_at: self.updated_at,

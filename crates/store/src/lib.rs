@@ -18,6 +18,8 @@
 
 pub mod brand;
 mod brand_rows;
+mod call_rows;
+pub mod calls;
 pub mod model;
 pub mod postgres;
 mod schema;
@@ -27,6 +29,7 @@ use async_trait::async_trait;
 use passport::TelephoneNumber;
 
 pub use brand::*;
+pub use calls::*;
 pub use model::{
     ApiKeyRecord, Customer, CustomerId, IDEMPOTENCY_TTL_SECS, IdempotencyRecord, Inventory,
     NumberBlock, OwnedBlock, Scope, Trunk,
@@ -245,6 +248,59 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         before: Option<i64>,
         limit: u32,
     ) -> Result<Vec<BrandEvent>, StoreError>;
+
+    // The call registry. Calls are kept for a short time ([`Store::purge_calls`]); their
+    // writes move no version.
+
+    /// Records calls in one transaction, all or none, and returns their ids in order. A call
+    /// whose code digest another call of the same brand holds unused and unexpired at its
+    /// `started_at` (in the store or earlier in `calls`) is a `Conflict`; an unknown brand or
+    /// partner is `NotFound`.
+    async fn record_calls(&self, calls: &[NewCall]) -> Result<Vec<CallId>, StoreError>;
+    /// A brand's call by id (`None`: no such call of that brand).
+    async fn call(&self, brand: BrandId, id: CallId) -> Result<Option<CallRecord>, StoreError>;
+    /// Marks a brand's call ended at `now` and returns it; a call ended already keeps its
+    /// first end. No such call of that brand: `NotFound`.
+    async fn end_call(
+        &self,
+        brand: BrandId,
+        id: CallId,
+        now: i64,
+    ) -> Result<CallRecord, StoreError>;
+    /// A brand's calls to `called` that started at or after `since`, newest first (ties:
+    /// highest id first), at most `limit`.
+    async fn calls_to(
+        &self,
+        brand: BrandId,
+        called: &TelephoneNumber,
+        since: i64,
+        limit: u32,
+    ) -> Result<Vec<CallRecord>, StoreError>;
+    /// Uses a one-time code: the brand's call holding `digest` unused and unexpired at `now`
+    /// is marked used at `now` and returned. Anything else (unknown, used, expired, another
+    /// brand's) is `None` and changes nothing. Two concurrent uses: one gets the call.
+    async fn redeem_code(
+        &self,
+        brand: BrandId,
+        digest: &str,
+        now: i64,
+    ) -> Result<Option<CallRecord>, StoreError>;
+    /// Deletes calls that started before `before`; returns how many.
+    async fn purge_calls(&self, before: i64) -> Result<u64, StoreError>;
+
+    // Reports.
+
+    /// Stores a report, committed before it returns. With an idempotency key already used,
+    /// stores nothing and returns the first report and false. Unknown brand: `NotFound`.
+    async fn create_report(&self, report: &NewReport) -> Result<(Report, bool), StoreError>;
+    /// Reports, newest first, of one brand (or of all, `None`), with ids below `before`
+    /// (`None`: from the newest), at most `limit`.
+    async fn reports(
+        &self,
+        brand: Option<BrandId>,
+        before: Option<ReportId>,
+        limit: u32,
+    ) -> Result<Vec<Report>, StoreError>;
 }
 
 /// A random UUID v4 string, from the OS random source.

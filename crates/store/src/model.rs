@@ -168,6 +168,9 @@ pub enum Scope {
     Verify,
     /// Manage customers, numbers, trunks and keys.
     Admin,
+    /// Register a brand's calls and read their status (a dialler, the brand's own app): for
+    /// the brands of the key's customer only.
+    Calls,
 }
 
 impl Scope {
@@ -177,6 +180,7 @@ impl Scope {
             Self::Sign => "sign",
             Self::Verify => "verify",
             Self::Admin => "admin",
+            Self::Calls => "calls",
         }
     }
 
@@ -186,6 +190,7 @@ impl Scope {
             "sign" => Some(Self::Sign),
             "verify" => Some(Self::Verify),
             "admin" => Some(Self::Admin),
+            "calls" => Some(Self::Calls),
             _ => None,
         }
     }

@@ -3,6 +3,7 @@
 //! kind, so concurrent nodes cannot both pass an overlap check for the same numbers, and
 //! opt-out changes are numbered in commit order.
 
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr as _;
 
 use async_trait::async_trait;
@@ -20,6 +21,11 @@ use crate::brand_rows::{
     brand_overlap, covers, distinct_tns, from_json, not_listed, stored_block, stored_kind,
     stored_tn, to_json,
 };
+use crate::call_rows::{
+    CallRow, ReportRow, asked_to_string, call_columns, call_not_found, check_batch_codes,
+    code_conflict, new_report, partner_not_found, referenced, report_columns,
+};
+use crate::calls::{CallCode, CallId, CallRecord, NewCall, NewReport, Report, ReportId};
 use crate::model::{
     ApiKeyRecord, Customer, CustomerId, IDEMPOTENCY_TTL_SECS, IdempotencyRecord, Inventory,
     NumberBlock, Trunk,
@@ -575,8 +581,8 @@ impl Store for PgStore {
         let row = tx
             .query_one(
                 "INSERT INTO brands (slug, customer_id, legal_name, display_name, call_reasons, \
-                 never_ask, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
-                 RETURNING id",
+                 never_ask, callback, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
                 &[
                     &slug,
                     &customer.0,
@@ -584,6 +590,7 @@ impl Store for PgStore {
                     &fields.display_name,
                     &reasons,
                     &never_ask,
+                    &fields.callback.as_ref().map(TelephoneNumber::as_str),
                     &now,
                 ],
             )
@@ -600,6 +607,7 @@ impl Store for PgStore {
             display_name: fields.display_name.clone(),
             call_reasons: fields.call_reasons.clone(),
             never_ask: fields.never_ask.clone(),
+            callback: fields.callback,
             logo: None,
             created_at: now,
             updated_at: now,
@@ -619,13 +627,14 @@ impl Store for PgStore {
         let n = tx
             .execute(
                 "UPDATE brands SET legal_name = $2, display_name = $3, call_reasons = $4, \
-                 never_ask = $5, updated_at = $6 WHERE id = $1",
+                 never_ask = $5, callback = $6, updated_at = $7 WHERE id = $1",
                 &[
                     &id.0,
                     &fields.legal_name,
                     &fields.display_name,
                     &reasons,
                     &never_ask,
+                    &fields.callback.as_ref().map(TelephoneNumber::as_str),
                     &now,
                 ],
             )
@@ -1174,6 +1183,446 @@ impl Store for PgStore {
             })
             .collect()
     }
+
+    async fn record_calls(&self, calls: &[NewCall]) -> Result<Vec<CallId>, StoreError> {
+        if calls.is_empty() {
+            return Ok(Vec::new());
+        }
+        check_batch_codes(calls)?;
+        let (brands, partners) = referenced(calls);
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(map_pg)?;
+
+        // The brands and partners referred to: one query each, whatever the batch size.
+        let brand_ids: Vec<i64> = brands.iter().map(|b| b.0).collect();
+        let found: HashSet<i64> = tx
+            .query(
+                &tx.prepare_cached("SELECT id FROM brands WHERE id = ANY($1::bigint[])")
+                    .await
+                    .map_err(map_pg)?,
+                &[&brand_ids],
+            )
+            .await
+            .map_err(map_pg)?
+            .iter()
+            .map(|r| r.try_get(0).map_err(map_pg))
+            .collect::<Result<_, _>>()?;
+        if let Some(missing) = brands.iter().find(|b| !found.contains(&b.0)) {
+            return Err(brand_not_found(*missing));
+        }
+        if !partners.is_empty() {
+            let partner_ids: Vec<i64> = partners.iter().map(|(p, _)| p.0).collect();
+            let brand_of: HashMap<i64, i64> = tx
+                .query(
+                    &tx.prepare_cached(
+                        "SELECT id, brand_id FROM partners WHERE id = ANY($1::bigint[])",
+                    )
+                    .await
+                    .map_err(map_pg)?,
+                    &[&partner_ids],
+                )
+                .await
+                .map_err(map_pg)?
+                .iter()
+                .map(|r| Ok((r.try_get(0).map_err(map_pg)?, r.try_get(1).map_err(map_pg)?)))
+                .collect::<Result<_, StoreError>>()?;
+            if let Some((p, b)) = partners
+                .iter()
+                .find(|(p, b)| brand_of.get(&p.0) != Some(&b.0))
+            {
+                return Err(partner_not_found(*p, *b));
+            }
+        }
+
+        // Calls with a code: lock each (brand, digest) so that two nodes cannot both find a
+        // code free, then look for a stored call holding one, in one query.
+        let coded: Vec<(i64, &NewCall, &CallCode)> = calls
+            .iter()
+            .zip(0i64..)
+            .filter_map(|(c, i)| c.code.as_ref().map(|k| (i, c, k)))
+            .collect();
+        if !coded.is_empty() {
+            let mut keys: Vec<i32> = coded
+                .iter()
+                .map(|(_, c, k)| code_lock_key(c.brand, &k.digest))
+                .collect();
+            // In order, so two batches never wait on each other's locks.
+            keys.sort_unstable();
+            keys.dedup();
+            let lock = tx
+                .prepare_cached("SELECT pg_advisory_xact_lock($1::integer, $2::integer)")
+                .await
+                .map_err(map_pg)?;
+            for key in keys {
+                tx.execute(&lock, &[&CALL_CODE_LOCK, &key])
+                    .await
+                    .map_err(map_pg)?;
+            }
+            let index: Vec<i64> = coded.iter().map(|(i, _, _)| *i).collect();
+            let brand: Vec<i64> = coded.iter().map(|(_, c, _)| c.brand.0).collect();
+            let digest: Vec<&str> = coded.iter().map(|(_, _, k)| k.digest.as_str()).collect();
+            let started: Vec<i64> = coded.iter().map(|(_, c, _)| c.started_at).collect();
+            let held = tx
+                .query_opt(
+                    &tx.prepare_cached(
+                        "SELECT t.i, t.brand_id FROM UNNEST($1::bigint[], $2::bigint[], \
+                         $3::text[], $4::bigint[]) AS t(i, brand_id, digest, started_at) \
+                         WHERE EXISTS (SELECT 1 FROM calls c WHERE c.brand_id = t.brand_id \
+                         AND c.code_digest = t.digest AND c.code_used_at IS NULL \
+                         AND c.code_expires_at > t.started_at) ORDER BY t.i LIMIT 1",
+                    )
+                    .await
+                    .map_err(map_pg)?,
+                    &[&index, &brand, &digest, &started],
+                )
+                .await
+                .map_err(map_pg)?;
+            if let Some(row) = held {
+                let i: i64 = row.try_get(0).map_err(map_pg)?;
+                let brand = BrandId(row.try_get(1).map_err(map_pg)?);
+                return Err(code_conflict(
+                    usize::try_from(i).unwrap_or(usize::MAX),
+                    brand,
+                ));
+            }
+        }
+
+        // One statement for the whole batch; ids are drawn in row order.
+        let brand: Vec<i64> = calls.iter().map(|c| c.brand.0).collect();
+        let partner: Vec<Option<i64>> = calls.iter().map(|c| c.partner.map(|p| p.0)).collect();
+        let calling: Vec<&str> = calls.iter().map(|c| c.calling.as_str()).collect();
+        let called: Vec<&str> = calls.iter().map(|c| c.called.as_str()).collect();
+        let reason: Vec<Option<&str>> = calls.iter().map(|c| c.reason.as_deref()).collect();
+        let agent_ref: Vec<Option<&str>> = calls.iter().map(|c| c.agent_ref.as_deref()).collect();
+        let agent_name: Vec<Option<&str>> = calls.iter().map(|c| c.agent_name.as_deref()).collect();
+        let source: Vec<&str> = calls.iter().map(|c| c.source.as_str()).collect();
+        let started: Vec<i64> = calls.iter().map(|c| c.started_at).collect();
+        let digest: Vec<Option<&str>> = calls
+            .iter()
+            .map(|c| c.code.as_ref().map(|k| k.digest.as_str()))
+            .collect();
+        let expires: Vec<Option<i64>> = calls
+            .iter()
+            .map(|c| c.code.as_ref().map(|k| k.expires_at))
+            .collect();
+        let insert = tx
+            .prepare_cached(
+                "INSERT INTO calls (brand_id, partner_id, calling, called, reason, agent_ref, \
+                 agent_name, source, started_at, code_digest, code_expires_at) \
+                 SELECT brand_id, partner_id, calling, called, reason, agent_ref, agent_name, \
+                 source, started_at, code_digest, code_expires_at \
+                 FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], \
+                 $6::text[], $7::text[], $8::text[], $9::bigint[], $10::text[], $11::bigint[]) \
+                 WITH ORDINALITY AS t(brand_id, partner_id, calling, called, reason, agent_ref, \
+                 agent_name, source, started_at, code_digest, code_expires_at, ord) \
+                 ORDER BY ord RETURNING id",
+            )
+            .await
+            .map_err(map_pg)?;
+        let rows = tx
+            .query(
+                &insert,
+                &[
+                    &brand,
+                    &partner,
+                    &calling,
+                    &called,
+                    &reason,
+                    &agent_ref,
+                    &agent_name,
+                    &source,
+                    &started,
+                    &digest,
+                    &expires,
+                ],
+            )
+            .await
+            .map_err(|e| missing_ref(e, "brand or partner"))?;
+        let mut ids = rows
+            .iter()
+            .map(|r| r.try_get(0).map(CallId).map_err(map_pg))
+            .collect::<Result<Vec<_>, _>>()?;
+        if ids.len() != calls.len() {
+            return Err(StoreError::Backend {
+                detail: format!("{} calls inserted for {}", ids.len(), calls.len()),
+            });
+        }
+        // The identity draws increasing ids as rows are inserted (in `ord` order); RETURNING
+        // is not promised to keep that order, sorting restores it.
+        ids.sort_unstable();
+        tx.commit().await.map_err(map_pg)?;
+        Ok(ids)
+    }
+
+    async fn call(&self, brand: BrandId, id: CallId) -> Result<Option<CallRecord>, StoreError> {
+        let client = self.client().await?;
+        let s = client
+            .prepare_cached(concat!(
+                "SELECT ",
+                call_columns!(),
+                " FROM calls WHERE id = $1 AND brand_id = $2"
+            ))
+            .await
+            .map_err(map_pg)?;
+        client
+            .query_opt(&s, &[&id.0, &brand.0])
+            .await
+            .map_err(map_pg)?
+            .map(|r| call_from_row(&r))
+            .transpose()
+    }
+
+    async fn end_call(
+        &self,
+        brand: BrandId,
+        id: CallId,
+        now: i64,
+    ) -> Result<CallRecord, StoreError> {
+        let client = self.client().await?;
+        // One statement: a concurrent end waits for this one, then keeps its `ended_at`.
+        let s = client
+            .prepare_cached(concat!(
+                "UPDATE calls SET ended_at = COALESCE(ended_at, $3) \
+                 WHERE id = $1 AND brand_id = $2 RETURNING ",
+                call_columns!()
+            ))
+            .await
+            .map_err(map_pg)?;
+        let row = client
+            .query_opt(&s, &[&id.0, &brand.0, &now])
+            .await
+            .map_err(map_pg)?
+            .ok_or_else(|| call_not_found(brand, id))?;
+        call_from_row(&row)
+    }
+
+    async fn calls_to(
+        &self,
+        brand: BrandId,
+        called: &TelephoneNumber,
+        since: i64,
+        limit: u32,
+    ) -> Result<Vec<CallRecord>, StoreError> {
+        let client = self.client().await?;
+        let s = client
+            .prepare_cached(concat!(
+                "SELECT ",
+                call_columns!(),
+                " FROM calls WHERE brand_id = $1 AND called = $2 AND started_at >= $3 \
+                 ORDER BY started_at DESC, id DESC LIMIT $4"
+            ))
+            .await
+            .map_err(map_pg)?;
+        client
+            .query(&s, &[&brand.0, &called.as_str(), &since, &i64::from(limit)])
+            .await
+            .map_err(map_pg)?
+            .iter()
+            .map(call_from_row)
+            .collect()
+    }
+
+    async fn redeem_code(
+        &self,
+        brand: BrandId,
+        digest: &str,
+        now: i64,
+    ) -> Result<Option<CallRecord>, StoreError> {
+        let client = self.client().await?;
+        // One statement. Two concurrent uses may pick the same call; the second waits for the
+        // first's row lock, then finds `code_used_at` set and updates nothing.
+        let s = client.prepare_cached(REDEEM).await.map_err(map_pg)?;
+        client
+            .query_opt(&s, &[&brand.0, &digest, &now])
+            .await
+            .map_err(map_pg)?
+            .map(|r| call_from_row(&r))
+            .transpose()
+    }
+
+    async fn purge_calls(&self, before: i64) -> Result<u64, StoreError> {
+        self.client()
+            .await?
+            .execute("DELETE FROM calls WHERE started_at < $1", &[&before])
+            .await
+            .map_err(map_pg)
+    }
+
+    async fn create_report(&self, report: &NewReport) -> Result<(Report, bool), StoreError> {
+        let asked = asked_to_string(&report.asked);
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(map_pg)?;
+        if let Some(brand) = report.brand {
+            require_brand(&tx, brand).await?;
+        }
+        // ON CONFLICT waits for a concurrent writer of the same key to finish; the SELECT
+        // that follows (a new snapshot at READ COMMITTED) then sees the winner's row.
+        let insert = tx
+            .prepare_cached(
+                "INSERT INTO reports (brand_id, claimed_brand, calling, called, call_at, asked, \
+                 text, channel, idempotency_key, received_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                 ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
+            )
+            .await
+            .map_err(map_pg)?;
+        let inserted = tx
+            .query_opt(
+                &insert,
+                &[
+                    &report.brand.map(|b| b.0),
+                    &report.claimed_brand,
+                    &report.calling.as_ref().map(TelephoneNumber::as_str),
+                    &report.called.as_ref().map(TelephoneNumber::as_str),
+                    &report.call_at,
+                    &asked,
+                    &report.text,
+                    &report.channel.as_str(),
+                    &report.idempotency_key,
+                    &report.received_at,
+                ],
+            )
+            .await
+            .map_err(|e| missing_ref(e, "brand"))?;
+        let out = match inserted {
+            Some(row) => {
+                let id = ReportId(row.try_get(0).map_err(map_pg)?);
+                (new_report(id, report.clone()), true)
+            }
+            None => {
+                // Only a used idempotency key makes the insert do nothing.
+                let first = tx
+                    .prepare_cached(concat!(
+                        "SELECT ",
+                        report_columns!(),
+                        " FROM reports WHERE idempotency_key = $1"
+                    ))
+                    .await
+                    .map_err(map_pg)?;
+                let row = tx
+                    .query_one(&first, &[&report.idempotency_key])
+                    .await
+                    .map_err(map_pg)?;
+                (report_from_row(&row)?, false)
+            }
+        };
+        tx.commit().await.map_err(map_pg)?;
+        Ok(out)
+    }
+
+    async fn reports(
+        &self,
+        brand: Option<BrandId>,
+        before: Option<ReportId>,
+        limit: u32,
+    ) -> Result<Vec<Report>, StoreError> {
+        let before = before.map_or(i64::MAX, |r| r.0);
+        let limit = i64::from(limit);
+        let client = self.client().await?;
+        let rows = match brand {
+            Some(brand) => {
+                let s = client
+                    .prepare_cached(concat!(
+                        "SELECT ",
+                        report_columns!(),
+                        " FROM reports WHERE brand_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
+                    ))
+                    .await
+                    .map_err(map_pg)?;
+                client.query(&s, &[&brand.0, &before, &limit]).await
+            }
+            None => {
+                let s = client
+                    .prepare_cached(concat!(
+                        "SELECT ",
+                        report_columns!(),
+                        " FROM reports WHERE id < $1 ORDER BY id DESC LIMIT $2"
+                    ))
+                    .await
+                    .map_err(map_pg)?;
+                client.query(&s, &[&before, &limit]).await
+            }
+        }
+        .map_err(map_pg)?;
+        rows.iter().map(report_from_row).collect()
+    }
+}
+
+/// Advisory-lock class (two-key form, a key space apart from the one-key locks above) for
+/// call codes ("cpcd"); the second key is [`code_lock_key`] of the brand and digest.
+const CALL_CODE_LOCK: i32 = 0x6370_6364;
+
+/// The lock key of a brand's code digest: FNV-1a of both, the same on every node. Two codes
+/// sharing a key only wait on each other.
+fn code_lock_key(brand: BrandId, digest: &str) -> i32 {
+    let hash = brand
+        .0
+        .to_le_bytes()
+        .iter()
+        .chain(digest.as_bytes())
+        .fold(0x811c_9dc5_u32, |h, b| {
+            (h ^ u32::from(*b)).wrapping_mul(0x0100_0193)
+        });
+    i32::from_ne_bytes(hash.to_ne_bytes())
+}
+
+/// Uses a code (brand, digest, now): marks the brand's call holding it unused and unexpired
+/// used and returns it. Should more than one call hold it (a call recorded with a future
+/// start), the latest to have started by now is used.
+const REDEEM: &str = concat!(
+    "UPDATE calls SET code_used_at = $3 WHERE code_used_at IS NULL AND id = (\
+     SELECT id FROM calls WHERE brand_id = $1 AND code_digest = $2 \
+     AND code_used_at IS NULL AND code_expires_at > $3 \
+     ORDER BY started_at > $3, started_at DESC, id DESC LIMIT 1) RETURNING ",
+    call_columns!()
+);
+
+/// Maps a foreign-key violation (a row referred to vanished under the write) to `NotFound`.
+fn missing_ref(e: tokio_postgres::Error, what: &'static str) -> StoreError {
+    if let Some(db) = e.as_db_error()
+        && db.code() == &tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION
+    {
+        return StoreError::NotFound {
+            what,
+            key: db.detail().unwrap_or(db.message()).to_owned(),
+        };
+    }
+    map_pg(e)
+}
+
+fn call_from_row(r: &tokio_postgres::Row) -> Result<CallRecord, StoreError> {
+    CallRow {
+        id: r.try_get(0).map_err(map_pg)?,
+        brand: r.try_get(1).map_err(map_pg)?,
+        partner: r.try_get(2).map_err(map_pg)?,
+        calling: r.try_get(3).map_err(map_pg)?,
+        called: r.try_get(4).map_err(map_pg)?,
+        reason: r.try_get(5).map_err(map_pg)?,
+        agent_ref: r.try_get(6).map_err(map_pg)?,
+        agent_name: r.try_get(7).map_err(map_pg)?,
+        source: r.try_get(8).map_err(map_pg)?,
+        started_at: r.try_get(9).map_err(map_pg)?,
+        ended_at: r.try_get(10).map_err(map_pg)?,
+        code_expires_at: r.try_get(11).map_err(map_pg)?,
+        code_used_at: r.try_get(12).map_err(map_pg)?,
+    }
+    .into_record()
+}
+
+fn report_from_row(r: &tokio_postgres::Row) -> Result<Report, StoreError> {
+    ReportRow {
+        id: r.try_get(0).map_err(map_pg)?,
+        brand: r.try_get(1).map_err(map_pg)?,
+        claimed_brand: r.try_get(2).map_err(map_pg)?,
+        calling: r.try_get(3).map_err(map_pg)?,
+        called: r.try_get(4).map_err(map_pg)?,
+        call_at: r.try_get(5).map_err(map_pg)?,
+        asked: r.try_get(6).map_err(map_pg)?,
+        text: r.try_get(7).map_err(map_pg)?,
+        channel: r.try_get(8).map_err(map_pg)?,
+        received_at: r.try_get(9).map_err(map_pg)?,
+    }
+    .into_report()
 }
 
 /// The stored brand blocks that can share a number with a block (digits, the block's first
@@ -1250,12 +1699,12 @@ async fn query_brands(
         .map_err(map_pg)?;
     rows.iter()
         .map(|r| {
-            let logo = match r.try_get::<_, Option<String>>(9).map_err(map_pg)? {
+            let logo = match r.try_get::<_, Option<String>>(10).map_err(map_pg)? {
                 Some(content_type) => Some((
                     content_type,
-                    r.try_get(10).map_err(map_pg)?,
                     r.try_get(11).map_err(map_pg)?,
                     r.try_get(12).map_err(map_pg)?,
+                    r.try_get(13).map_err(map_pg)?,
                 )),
                 None => None,
             };
@@ -1267,8 +1716,9 @@ async fn query_brands(
                 display_name: r.try_get(4).map_err(map_pg)?,
                 call_reasons: r.try_get(5).map_err(map_pg)?,
                 never_ask: r.try_get(6).map_err(map_pg)?,
-                created_at: r.try_get(7).map_err(map_pg)?,
-                updated_at: r.try_get(8).map_err(map_pg)?,
+                callback: r.try_get(7).map_err(map_pg)?,
+                created_at: r.try_get(8).map_err(map_pg)?,
+                updated_at: r.try_get(9).map_err(map_pg)?,
                 logo,
             }
             .into_brand()

@@ -276,4 +276,87 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         CREATE INDEX brand_events_brand ON brand_events (brand_id, seq);
     ",
     },
+    Migration {
+        version: 4,
+        // Brands' callback numbers, the call registry and reports. Numbers are canonical digit
+        // strings. A call's one-time code is kept as the caller's digest only; at most one call
+        // of a brand holds a digest unused and unexpired (checked on insert, under a lock per
+        // brand and digest on PostgreSQL). Calls are purged by `started_at`. A report's
+        // `asked` is the comma-joined category names in display order, each once; its brand is
+        // kept as evidence when a report outlives the brand (set to NULL).
+        sqlite: "
+        ALTER TABLE brands ADD COLUMN callback TEXT;
+        CREATE TABLE calls (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            brand_id INTEGER NOT NULL REFERENCES brands(id) ON DELETE CASCADE,
+            partner_id INTEGER REFERENCES partners(id) ON DELETE CASCADE,
+            calling TEXT NOT NULL,
+            called TEXT NOT NULL,
+            reason TEXT,
+            agent_ref TEXT,
+            agent_name TEXT,
+            source TEXT NOT NULL CHECK (source IN ('signed', 'registered')),
+            started_at INTEGER NOT NULL,
+            ended_at INTEGER,
+            code_digest TEXT,
+            code_expires_at INTEGER,
+            code_used_at INTEGER
+        );
+        CREATE INDEX calls_brand_called ON calls (brand_id, called, started_at);
+        CREATE INDEX calls_brand_code ON calls (brand_id, code_digest)
+            WHERE code_digest IS NOT NULL;
+        CREATE INDEX calls_started_at ON calls (started_at);
+        CREATE TABLE reports (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            brand_id INTEGER REFERENCES brands(id) ON DELETE SET NULL,
+            claimed_brand TEXT,
+            calling TEXT,
+            called TEXT,
+            call_at INTEGER,
+            asked TEXT NOT NULL,
+            text TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            idempotency_key TEXT UNIQUE,
+            received_at INTEGER NOT NULL
+        );
+        CREATE INDEX reports_brand ON reports (brand_id, id);
+    ",
+        postgres: "
+        ALTER TABLE brands ADD COLUMN callback TEXT;
+        CREATE TABLE calls (
+            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            brand_id BIGINT NOT NULL REFERENCES brands(id) ON DELETE CASCADE,
+            partner_id BIGINT REFERENCES partners(id) ON DELETE CASCADE,
+            calling TEXT NOT NULL,
+            called TEXT NOT NULL,
+            reason TEXT,
+            agent_ref TEXT,
+            agent_name TEXT,
+            source TEXT NOT NULL CHECK (source IN ('signed', 'registered')),
+            started_at BIGINT NOT NULL,
+            ended_at BIGINT,
+            code_digest TEXT,
+            code_expires_at BIGINT,
+            code_used_at BIGINT
+        );
+        CREATE INDEX calls_brand_called ON calls (brand_id, called, started_at);
+        CREATE INDEX calls_brand_code ON calls (brand_id, code_digest)
+            WHERE code_digest IS NOT NULL;
+        CREATE INDEX calls_started_at ON calls (started_at);
+        CREATE TABLE reports (
+            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            brand_id BIGINT REFERENCES brands(id) ON DELETE SET NULL,
+            claimed_brand TEXT,
+            calling TEXT,
+            called TEXT,
+            call_at BIGINT,
+            asked TEXT NOT NULL,
+            text TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            idempotency_key TEXT UNIQUE,
+            received_at BIGINT NOT NULL
+        );
+        CREATE INDEX reports_brand ON reports (brand_id, id);
+    ",
+    },
 ];

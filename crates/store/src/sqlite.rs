@@ -18,6 +18,11 @@ use crate::brand_rows::{
     brand_overlap, covers, distinct_tns, from_json, not_listed, stored_block, stored_kind,
     stored_tn, to_json,
 };
+use crate::call_rows::{
+    CallRow, ReportRow, asked_to_string, call_columns, call_not_found, check_batch_codes,
+    code_conflict, new_report, partner_not_found, referenced, report_columns,
+};
+use crate::calls::{CallId, CallRecord, NewCall, NewReport, Report, ReportId};
 use crate::model::{
     ApiKeyRecord, Customer, CustomerId, IDEMPOTENCY_TTL_SECS, IdempotencyRecord, Inventory,
     NumberBlock, OwnedBlock, Trunk,
@@ -65,6 +70,8 @@ impl SqliteStore {
                 c.pragma_update(None, "synchronous", "FULL")?;
                 c.pragma_update(None, "foreign_keys", "ON")?;
                 c.busy_timeout(std::time::Duration::from_secs(5))?;
+                // Room for every statement the store caches (calls are written at a high rate).
+                c.set_prepared_statement_cache_capacity(64);
                 c.execute_batch(
                     "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)",
                 )?;
@@ -496,7 +503,8 @@ impl Store for SqliteStore {
             }
             tx.execute(
                 "INSERT INTO brands (slug, customer_id, legal_name, display_name, call_reasons, \
-                 never_ask, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+                 never_ask, callback, created_at, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
                 params![
                     slug,
                     customer.0,
@@ -504,6 +512,7 @@ impl Store for SqliteStore {
                     fields.display_name,
                     reasons,
                     never_ask,
+                    fields.callback.as_ref().map(TelephoneNumber::as_str),
                     now
                 ],
             )
@@ -519,6 +528,7 @@ impl Store for SqliteStore {
                 display_name: fields.display_name,
                 call_reasons: fields.call_reasons,
                 never_ask: fields.never_ask,
+                callback: fields.callback,
                 logo: None,
                 created_at: now,
                 updated_at: now,
@@ -541,13 +551,14 @@ impl Store for SqliteStore {
             let n = tx
                 .execute(
                     "UPDATE brands SET legal_name = ?2, display_name = ?3, call_reasons = ?4, \
-                     never_ask = ?5, updated_at = ?6 WHERE id = ?1",
+                     never_ask = ?5, callback = ?6, updated_at = ?7 WHERE id = ?1",
                     params![
                         id.0,
                         fields.legal_name,
                         fields.display_name,
                         reasons,
                         never_ask,
+                        fields.callback.as_ref().map(TelephoneNumber::as_str),
                         now
                     ],
                 )
@@ -1138,6 +1149,318 @@ impl Store for SqliteStore {
         })
         .await
     }
+
+    async fn record_calls(&self, calls: &[NewCall]) -> Result<Vec<CallId>, StoreError> {
+        if calls.is_empty() {
+            return Ok(Vec::new());
+        }
+        check_batch_codes(calls)?;
+        let calls = calls.to_vec();
+        self.try_run(move |c| {
+            let tx = write_tx(c)?;
+            let (brands, partners) = referenced(&calls);
+            for brand in brands {
+                require_brand(&tx, brand)?;
+            }
+            let mut ids = Vec::with_capacity(calls.len());
+            {
+                let mut partner_brand = tx
+                    .prepare_cached("SELECT brand_id FROM partners WHERE id = ?1")
+                    .map_err(backend)?;
+                for (partner, brand) in partners {
+                    let of: Option<i64> = partner_brand
+                        .query_row([partner.0], |r| r.get(0))
+                        .optional()
+                        .map_err(backend)?;
+                    if of != Some(brand.0) {
+                        return Err(partner_not_found(partner, brand));
+                    }
+                }
+                // Earlier calls of the batch are inserted by the time a later one is checked,
+                // so this sees them too.
+                let mut held = tx.prepare_cached(CODE_HELD).map_err(backend)?;
+                let mut insert = tx
+                    .prepare_cached(
+                        "INSERT INTO calls (brand_id, partner_id, calling, called, reason, \
+                         agent_ref, agent_name, source, started_at, code_digest, \
+                         code_expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                    )
+                    .map_err(backend)?;
+                for (i, call) in calls.iter().enumerate() {
+                    if let Some(code) = &call.code
+                        && held
+                            .exists(params![call.brand.0, code.digest, call.started_at])
+                            .map_err(backend)?
+                    {
+                        return Err(code_conflict(i, call.brand));
+                    }
+                    let id = insert
+                        .insert(params![
+                            call.brand.0,
+                            call.partner.map(|p| p.0),
+                            call.calling.as_str(),
+                            call.called.as_str(),
+                            call.reason,
+                            call.agent_ref,
+                            call.agent_name,
+                            call.source.as_str(),
+                            call.started_at,
+                            call.code.as_ref().map(|k| k.digest.as_str()),
+                            call.code.as_ref().map(|k| k.expires_at),
+                        ])
+                        .map_err(map_sqlite)?;
+                    ids.push(CallId(id));
+                }
+            }
+            tx.commit().map_err(backend)?;
+            Ok(ids)
+        })
+        .await
+    }
+
+    async fn call(&self, brand: BrandId, id: CallId) -> Result<Option<CallRecord>, StoreError> {
+        self.try_run(move |c| {
+            c.prepare_cached(concat!(
+                "SELECT ",
+                call_columns!(),
+                " FROM calls WHERE id = ?1 AND brand_id = ?2"
+            ))
+            .map_err(backend)?
+            .query_row(params![id.0, brand.0], call_row)
+            .optional()
+            .map_err(backend)?
+            .map(CallRow::into_record)
+            .transpose()
+        })
+        .await
+    }
+
+    async fn end_call(
+        &self,
+        brand: BrandId,
+        id: CallId,
+        now: i64,
+    ) -> Result<CallRecord, StoreError> {
+        self.try_run(move |c| {
+            // One statement, so atomic on its own: the first end stays.
+            c.prepare_cached(concat!(
+                "UPDATE calls SET ended_at = COALESCE(ended_at, ?3) \
+                 WHERE id = ?1 AND brand_id = ?2 RETURNING ",
+                call_columns!()
+            ))
+            .map_err(backend)?
+            .query_row(params![id.0, brand.0, now], call_row)
+            .optional()
+            .map_err(map_sqlite)?
+            .ok_or_else(|| call_not_found(brand, id))?
+            .into_record()
+        })
+        .await
+    }
+
+    async fn calls_to(
+        &self,
+        brand: BrandId,
+        called: &TelephoneNumber,
+        since: i64,
+        limit: u32,
+    ) -> Result<Vec<CallRecord>, StoreError> {
+        let called = *called;
+        self.try_run(move |c| {
+            let mut s = c
+                .prepare_cached(concat!(
+                    "SELECT ",
+                    call_columns!(),
+                    " FROM calls WHERE brand_id = ?1 AND called = ?2 AND started_at >= ?3 \
+                     ORDER BY started_at DESC, id DESC LIMIT ?4"
+                ))
+                .map_err(backend)?;
+            let rows = s
+                .query_map(
+                    params![brand.0, called.as_str(), since, i64::from(limit)],
+                    call_row,
+                )
+                .map_err(backend)?;
+            let mut out = Vec::new();
+            for row in rows {
+                out.push(row.map_err(backend)?.into_record()?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn redeem_code(
+        &self,
+        brand: BrandId,
+        digest: &str,
+        now: i64,
+    ) -> Result<Option<CallRecord>, StoreError> {
+        let digest = digest.to_owned();
+        self.try_run(move |c| {
+            // One statement on the one connection: a second use finds the code used.
+            c.prepare_cached(REDEEM)
+                .map_err(backend)?
+                .query_row(params![brand.0, digest, now], call_row)
+                .optional()
+                .map_err(map_sqlite)?
+                .map(CallRow::into_record)
+                .transpose()
+        })
+        .await
+    }
+
+    async fn purge_calls(&self, before: i64) -> Result<u64, StoreError> {
+        self.run(move |c| {
+            c.prepare_cached("DELETE FROM calls WHERE started_at < ?1")?
+                .execute([before])
+                .map(|n| n as u64)
+        })
+        .await
+    }
+
+    async fn create_report(&self, report: &NewReport) -> Result<(Report, bool), StoreError> {
+        let r = report.clone();
+        let asked = asked_to_string(&r.asked);
+        self.try_run(move |c| {
+            let tx = write_tx(c)?;
+            if let Some(brand) = r.brand {
+                require_brand(&tx, brand)?;
+            }
+            let n = tx
+                .prepare_cached(
+                    "INSERT INTO reports (brand_id, claimed_brand, calling, called, call_at, \
+                     asked, text, channel, idempotency_key, received_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
+                     ON CONFLICT (idempotency_key) DO NOTHING",
+                )
+                .map_err(backend)?
+                .execute(params![
+                    r.brand.map(|b| b.0),
+                    r.claimed_brand,
+                    r.calling.as_ref().map(TelephoneNumber::as_str),
+                    r.called.as_ref().map(TelephoneNumber::as_str),
+                    r.call_at,
+                    asked,
+                    r.text,
+                    r.channel.as_str(),
+                    r.idempotency_key,
+                    r.received_at,
+                ])
+                .map_err(map_sqlite)?;
+            if n == 0 {
+                // Only a used idempotency key makes the insert do nothing.
+                let first = tx
+                    .prepare_cached(concat!(
+                        "SELECT ",
+                        report_columns!(),
+                        " FROM reports WHERE idempotency_key = ?1"
+                    ))
+                    .map_err(backend)?
+                    .query_row([&r.idempotency_key], report_row)
+                    .map_err(backend)?
+                    .into_report()?;
+                tx.commit().map_err(backend)?;
+                return Ok((first, false));
+            }
+            let id = ReportId(tx.last_insert_rowid());
+            tx.commit().map_err(backend)?;
+            Ok((new_report(id, r), true))
+        })
+        .await
+    }
+
+    async fn reports(
+        &self,
+        brand: Option<BrandId>,
+        before: Option<ReportId>,
+        limit: u32,
+    ) -> Result<Vec<Report>, StoreError> {
+        self.try_run(move |c| {
+            let before = before.map_or(i64::MAX, |r| r.0);
+            let limit = i64::from(limit);
+            let mut s;
+            let rows = match brand {
+                Some(brand) => {
+                    s = c
+                        .prepare_cached(concat!(
+                            "SELECT ",
+                            report_columns!(),
+                            " FROM reports WHERE brand_id = ?1 AND id < ?2 \
+                             ORDER BY id DESC LIMIT ?3"
+                        ))
+                        .map_err(backend)?;
+                    s.query_map(params![brand.0, before, limit], report_row)
+                }
+                None => {
+                    s = c
+                        .prepare_cached(concat!(
+                            "SELECT ",
+                            report_columns!(),
+                            " FROM reports WHERE id < ?1 ORDER BY id DESC LIMIT ?2"
+                        ))
+                        .map_err(backend)?;
+                    s.query_map(params![before, limit], report_row)
+                }
+            }
+            .map_err(backend)?;
+            let mut out = Vec::new();
+            for row in rows {
+                out.push(row.map_err(backend)?.into_report()?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+}
+
+/// Whether a brand's call holds a code digest unused and unexpired at a time (brand, digest,
+/// time).
+const CODE_HELD: &str = "SELECT 1 FROM calls WHERE brand_id = ?1 AND code_digest = ?2 \
+     AND code_used_at IS NULL AND code_expires_at > ?3";
+
+/// Uses a code (brand, digest, now): marks the brand's call holding it unused and unexpired
+/// used and returns it. Should more than one call hold it (a call recorded with a future
+/// start), the latest to have started by now is used.
+const REDEEM: &str = concat!(
+    "UPDATE calls SET code_used_at = ?3 WHERE code_used_at IS NULL AND id = (\
+     SELECT id FROM calls WHERE brand_id = ?1 AND code_digest = ?2 \
+     AND code_used_at IS NULL AND code_expires_at > ?3 \
+     ORDER BY started_at > ?3, started_at DESC, id DESC LIMIT 1) RETURNING ",
+    call_columns!()
+);
+
+fn call_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CallRow> {
+    Ok(CallRow {
+        id: r.get(0)?,
+        brand: r.get(1)?,
+        partner: r.get(2)?,
+        calling: r.get(3)?,
+        called: r.get(4)?,
+        reason: r.get(5)?,
+        agent_ref: r.get(6)?,
+        agent_name: r.get(7)?,
+        source: r.get(8)?,
+        started_at: r.get(9)?,
+        ended_at: r.get(10)?,
+        code_expires_at: r.get(11)?,
+        code_used_at: r.get(12)?,
+    })
+}
+
+fn report_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReportRow> {
+    Ok(ReportRow {
+        id: r.get(0)?,
+        brand: r.get(1)?,
+        claimed_brand: r.get(2)?,
+        calling: r.get(3)?,
+        called: r.get(4)?,
+        call_at: r.get(5)?,
+        asked: r.get(6)?,
+        text: r.get(7)?,
+        channel: r.get(8)?,
+        received_at: r.get(9)?,
+    })
 }
 
 /// The stored brand blocks that can share a number with a block (digits, the block's first
@@ -1164,7 +1487,9 @@ fn bump_policy(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
 
 fn require_brand(tx: &rusqlite::Transaction<'_>, id: BrandId) -> Result<(), StoreError> {
     let found: Option<i64> = tx
-        .query_row("SELECT id FROM brands WHERE id = ?1", [id.0], |r| r.get(0))
+        .prepare_cached("SELECT id FROM brands WHERE id = ?1")
+        .map_err(backend)?
+        .query_row([id.0], |r| r.get(0))
         .optional()
         .map_err(backend)?;
     found.map(|_| ()).ok_or_else(|| brand_not_found(id))
@@ -1181,8 +1506,8 @@ fn query_brands<P: rusqlite::Params>(
         .map_err(backend)?;
     let rows = s
         .query_map(params, |r| {
-            let logo = match r.get::<_, Option<String>>(9)? {
-                Some(content_type) => Some((content_type, r.get(10)?, r.get(11)?, r.get(12)?)),
+            let logo = match r.get::<_, Option<String>>(10)? {
+                Some(content_type) => Some((content_type, r.get(11)?, r.get(12)?, r.get(13)?)),
                 None => None,
             };
             Ok(BrandRow {
@@ -1193,8 +1518,9 @@ fn query_brands<P: rusqlite::Params>(
                 display_name: r.get(4)?,
                 call_reasons: r.get(5)?,
                 never_ask: r.get(6)?,
-                created_at: r.get(7)?,
-                updated_at: r.get(8)?,
+                callback: r.get(7)?,
+                created_at: r.get(8)?,
+                updated_at: r.get(9)?,
                 logo,
             })
         })
@@ -1345,6 +1671,6 @@ mod tests {
             })
             .await
             .unwrap();
-        assert_eq!(versions, vec![1, 2, 3]);
+        assert_eq!(versions, vec![1, 2, 3, 4]);
     }
 }

@@ -19,9 +19,9 @@ use serde_json::json;
 use store::postgres::PgStore;
 use store::sqlite::SqliteStore;
 use store::{
-    BrandBlock, BrandFields, BrandId, BrandNumberKind, CallReason, CustomerId,
-    IDEMPOTENCY_TTL_SECS, NewApiKey, NewPartner, NumberBlock, OptOutChange, PartnerId, Scope,
-    Store, StoreError,
+    Asked, BrandBlock, BrandFields, BrandId, BrandNumberKind, CallCode, CallId, CallReason,
+    CallSource, CustomerId, IDEMPOTENCY_TTL_SECS, NewApiKey, NewCall, NewPartner, NewReport,
+    NumberBlock, OptOutChange, PartnerId, ReportChannel, ReportId, Scope, Store, StoreError,
 };
 
 fn block(start: &str, count: u64) -> NumberBlock {
@@ -52,6 +52,7 @@ fn fields(display_name: &str) -> BrandFields {
             "We will never ask for your PIN".into(),
             "We will never ask you to move money".into(),
         ],
+        callback: Some(tn("18005550100")),
     }
 }
 
@@ -153,6 +154,15 @@ suite!(
     opt_outs_count_changes_and_page_in_order_with_sources,
     brand_events_page_newest_first,
     concurrent_opt_out_writers_and_a_paging_reader_see_every_change_once,
+    brand_callbacks_round_trip_through_create_update_and_policy,
+    calls_are_recorded_in_batches_and_listed_newest_first_per_brand_and_number,
+    ending_a_call_keeps_the_first_end,
+    a_code_in_force_is_not_given_to_a_second_call,
+    codes_are_redeemed_once_by_their_brand_before_expiry,
+    concurrent_redemptions_give_the_call_to_exactly_one,
+    purging_deletes_calls_started_before,
+    reports_are_stored_once_per_idempotency_key_and_paged_newest_first,
+    calls_and_reports_of_unknown_brands_are_not_found,
 );
 
 async fn customers_are_created_once_by_name(s: &dyn Store) {
@@ -445,6 +455,7 @@ async fn brands_are_created_once_by_slug_and_updated_in_place(s: &dyn Store) {
         display_name: "Acme Insurance".into(),
         call_reasons: vec![],
         never_ask: vec![],
+        callback: None,
     };
     let insurer = s
         .create_brand("acme-insurance", acme.id, &empty, T0 + 1)
@@ -1286,4 +1297,545 @@ async fn concurrent_opt_out_writers_and_a_paging_reader_see_every_change_once(s:
     for ((brand, number), out) in last {
         assert_eq!(s.is_opted_out(brand, &number).await.unwrap(), out);
     }
+}
+
+async fn brand_callbacks_round_trip_through_create_update_and_policy(s: &dyn Store) {
+    let acme = s.create_customer("Acme", None).await.unwrap();
+    let bank = s
+        .create_brand("acme-bank", acme.id, &fields("Acme Bank"), T0)
+        .await
+        .unwrap();
+    assert_eq!(bank.callback, Some(tn("18005550100")));
+    assert_eq!(
+        s.brand_by_slug("acme-bank").await.unwrap(),
+        Some(bank.clone())
+    );
+
+    // An update replaces it like the other fields: cleared, then set to another number.
+    let mut changed = fields("Acme Bank");
+    changed.callback = None;
+    let cleared = s.update_brand(bank.id, &changed, T0 + 1).await.unwrap();
+    assert_eq!(cleared.callback, None);
+    assert_eq!(
+        s.brand_by_slug("acme-bank")
+            .await
+            .unwrap()
+            .unwrap()
+            .callback,
+        None
+    );
+    changed.callback = Some(tn("+44 20 7946 0000"));
+    let moved = s.update_brand(bank.id, &changed, T0 + 2).await.unwrap();
+    assert_eq!(moved.callback, Some(tn("442079460000")));
+    assert_eq!(s.brands().await.unwrap(), vec![moved.clone()]);
+    assert_eq!(s.brand_policy().await.unwrap().brands, vec![moved]);
+}
+
+/// A call of `brand` to `called` started at `started_at`, without partner, reason or code.
+fn new_call(brand: BrandId, called: &str, started_at: i64) -> NewCall {
+    NewCall {
+        brand,
+        partner: None,
+        calling: tn("12155550100"),
+        called: tn(called),
+        reason: None,
+        agent_ref: None,
+        agent_name: None,
+        source: CallSource::Signed,
+        started_at,
+        code: None,
+    }
+}
+
+/// A registered call holding a one-time code.
+fn coded_call(brand: BrandId, digest: &str, started_at: i64, expires_at: i64) -> NewCall {
+    NewCall {
+        source: CallSource::Registered,
+        code: Some(CallCode {
+            digest: digest.to_owned(),
+            expires_at,
+        }),
+        ..new_call(brand, "447700900123", started_at)
+    }
+}
+
+async fn calls_are_recorded_in_batches_and_listed_newest_first_per_brand_and_number(s: &dyn Store) {
+    let acme = s.create_customer("Acme", None).await.unwrap();
+    let callco = s.create_customer("CallCo", None).await.unwrap();
+    let a = s
+        .create_brand("acme-bank", acme.id, &fields("Acme Bank"), T0)
+        .await
+        .unwrap();
+    let b = s
+        .create_brand("bravo", acme.id, &fields("Bravo"), T0)
+        .await
+        .unwrap();
+    s.add_brand_numbers(a.id, BrandNumberKind::Listed, &[block("12155550000", 100)])
+        .await
+        .unwrap();
+    let partner = s
+        .create_partner(
+            &NewPartner {
+                brand: a.id,
+                customer: callco.id,
+                numbers: vec![block("12155550000", 10)],
+                reasons: vec![],
+                valid_from: T0,
+                valid_until: None,
+            },
+            T0,
+        )
+        .await
+        .unwrap();
+    assert!(s.record_calls(&[]).await.unwrap().is_empty());
+
+    let x = "447700900001";
+    let full = NewCall {
+        partner: Some(partner.id),
+        reason: Some("fraud-alert".into()),
+        agent_ref: Some("agent-42".into()),
+        agent_name: Some("Sam".into()),
+        source: CallSource::Registered,
+        code: Some(CallCode {
+            digest: "digest-full".into(),
+            expires_at: T0 + 300,
+        }),
+        ..new_call(a.id, x, T0 + 10)
+    };
+    let first = vec![
+        new_call(a.id, x, T0),
+        full.clone(),
+        new_call(a.id, "447700900002", T0 + 20),
+        new_call(b.id, x, T0 + 30),
+        new_call(a.id, x, T0 + 10),
+    ];
+    let ids1 = s.record_calls(&first).await.unwrap();
+    assert_eq!(ids1.len(), first.len());
+    assert!(ids1.windows(2).all(|w| w[0] < w[1]), "ids in input order");
+    let second: Vec<NewCall> = (0..50).map(|i| new_call(a.id, x, T0 + 40 + i)).collect();
+    let ids2 = s.record_calls(&second).await.unwrap();
+    assert_eq!(ids2.len(), 50);
+    assert!(ids2.windows(2).all(|w| w[0] < w[1]));
+    assert!(ids1.last().unwrap() < ids2.first().unwrap());
+
+    // Every field reads back; another brand's id finds nothing.
+    let stored = s.call(a.id, ids1[1]).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.id, stored.brand, stored.partner, stored.source),
+        (ids1[1], a.id, Some(partner.id), CallSource::Registered)
+    );
+    assert_eq!((stored.calling, stored.called), (tn("12155550100"), tn(x)));
+    assert_eq!(stored.reason.as_deref(), Some("fraud-alert"));
+    assert_eq!(stored.agent_ref.as_deref(), Some("agent-42"));
+    assert_eq!(stored.agent_name.as_deref(), Some("Sam"));
+    assert_eq!((stored.started_at, stored.ended_at), (T0 + 10, None));
+    assert_eq!(
+        (stored.code_expires_at, stored.code_used_at),
+        (Some(T0 + 300), None)
+    );
+    assert_eq!(s.call(b.id, ids1[1]).await.unwrap(), None);
+    assert_eq!(s.call(a.id, CallId(999_999)).await.unwrap(), None);
+
+    // Newest first, ties by highest id; only that brand and number; from `since`.
+    let listed = s.calls_to(a.id, &tn(x), T0, 100).await.unwrap();
+    let mut expected: Vec<CallId> = ids2.iter().rev().copied().collect();
+    expected.extend([ids1[4], ids1[1], ids1[0]]);
+    assert_eq!(listed.iter().map(|c| c.id).collect::<Vec<_>>(), expected);
+    assert!(listed.iter().all(|c| c.brand == a.id && c.called == tn(x)));
+    assert_eq!(listed[51], stored);
+    let since = s.calls_to(a.id, &tn(x), T0 + 10, 100).await.unwrap();
+    assert_eq!(since.len(), 52);
+    assert_eq!(since.last().unwrap().id, ids1[1]);
+    let limited = s.calls_to(a.id, &tn(x), T0, 3).await.unwrap();
+    assert_eq!(limited, listed[..3].to_vec());
+    assert!(s.calls_to(a.id, &tn(x), T0, 0).await.unwrap().is_empty());
+    let theirs = s.calls_to(b.id, &tn(x), T0, 100).await.unwrap();
+    assert_eq!(
+        theirs.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![ids1[3]]
+    );
+    assert!(
+        s.calls_to(a.id, &tn("447700900003"), T0, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // A partner of another brand, or none at all, is not found, and the batch stores nothing.
+    for ghost in [partner.id, PartnerId(999_999)] {
+        let batch = [
+            new_call(b.id, x, T0 + 1_000),
+            NewCall {
+                partner: Some(ghost),
+                ..new_call(b.id, x, T0 + 1_000)
+            },
+        ];
+        let refused = s.record_calls(&batch).await;
+        assert!(is_not_found(&refused), "{refused:?}");
+    }
+    assert_eq!(s.calls_to(b.id, &tn(x), T0, 100).await.unwrap(), theirs);
+}
+
+async fn ending_a_call_keeps_the_first_end(s: &dyn Store) {
+    let acme = s.create_customer("Acme", None).await.unwrap();
+    let a = s
+        .create_brand("acme-bank", acme.id, &fields("Acme Bank"), T0)
+        .await
+        .unwrap();
+    let b = s
+        .create_brand("bravo", acme.id, &fields("Bravo"), T0)
+        .await
+        .unwrap();
+    let ids = s
+        .record_calls(&[new_call(a.id, "447700900001", T0)])
+        .await
+        .unwrap();
+    let ended = s.end_call(a.id, ids[0], T0 + 60).await.unwrap();
+    assert_eq!((ended.id, ended.ended_at), (ids[0], Some(T0 + 60)));
+    let again = s.end_call(a.id, ids[0], T0 + 90).await.unwrap();
+    assert_eq!(again, ended, "the first end stays");
+    assert_eq!(s.call(a.id, ids[0]).await.unwrap(), Some(ended));
+
+    let theirs = s.end_call(b.id, ids[0], T0 + 90).await;
+    assert!(is_not_found(&theirs), "{theirs:?}");
+    let missing = s.end_call(a.id, CallId(999_999), T0 + 90).await;
+    assert!(is_not_found(&missing), "{missing:?}");
+}
+
+async fn a_code_in_force_is_not_given_to_a_second_call(s: &dyn Store) {
+    let acme = s.create_customer("Acme", None).await.unwrap();
+    let a = s
+        .create_brand("acme-bank", acme.id, &fields("Acme Bank"), T0)
+        .await
+        .unwrap();
+    let b = s
+        .create_brand("bravo", acme.id, &fields("Bravo"), T0)
+        .await
+        .unwrap();
+    let to = tn("447700900123");
+    s.record_calls(&[coded_call(a.id, "d1", T0, T0 + 300)])
+        .await
+        .unwrap();
+
+    // The same digest of the same brand, unused and unexpired at the new call's start: refused
+    // with the whole batch; so is a batch that reuses a digest of its own.
+    for batch in [
+        vec![
+            new_call(a.id, "447700900123", T0 + 100),
+            coded_call(a.id, "d1", T0 + 100, T0 + 400),
+        ],
+        vec![coded_call(a.id, "d1", T0 + 299, T0 + 400)],
+        vec![
+            coded_call(a.id, "d2", T0 + 100, T0 + 400),
+            coded_call(a.id, "d2", T0 + 200, T0 + 500),
+        ],
+    ] {
+        let refused = s.record_calls(&batch).await;
+        assert!(is_conflict(&refused), "{refused:?}");
+    }
+    assert_eq!(
+        s.calls_to(a.id, &to, T0, 100).await.unwrap().len(),
+        1,
+        "a refused batch stores nothing"
+    );
+
+    // Another brand's digest, a code expired by the new call's start, or one used: fine.
+    s.record_calls(&[coded_call(b.id, "d1", T0 + 100, T0 + 400)])
+        .await
+        .unwrap();
+    s.record_calls(&[coded_call(a.id, "d1", T0 + 300, T0 + 600)])
+        .await
+        .unwrap();
+    s.record_calls(&[coded_call(a.id, "d3", T0 + 10, T0 + 310)])
+        .await
+        .unwrap();
+    assert!(s.redeem_code(a.id, "d3", T0 + 20).await.unwrap().is_some());
+    s.record_calls(&[
+        coded_call(a.id, "d3", T0 + 30, T0 + 330),
+        // Within a batch too: the first expired by the second's start.
+        coded_call(a.id, "d4", T0 + 30, T0 + 40),
+        coded_call(a.id, "d4", T0 + 40, T0 + 340),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(s.calls_to(a.id, &to, T0, 100).await.unwrap().len(), 6);
+}
+
+async fn codes_are_redeemed_once_by_their_brand_before_expiry(s: &dyn Store) {
+    let acme = s.create_customer("Acme", None).await.unwrap();
+    let a = s
+        .create_brand("acme-bank", acme.id, &fields("Acme Bank"), T0)
+        .await
+        .unwrap();
+    let b = s
+        .create_brand("bravo", acme.id, &fields("Bravo"), T0)
+        .await
+        .unwrap();
+    let ids = s
+        .record_calls(&[
+            coded_call(a.id, "c1", T0, T0 + 300),
+            coded_call(a.id, "c2", T0, T0 + 300),
+        ])
+        .await
+        .unwrap();
+
+    // Unknown, another brand's, expired: nothing, and nothing changes.
+    assert_eq!(s.redeem_code(a.id, "nope", T0 + 1).await.unwrap(), None);
+    assert_eq!(s.redeem_code(b.id, "c1", T0 + 1).await.unwrap(), None);
+    assert_eq!(s.redeem_code(a.id, "c2", T0 + 300).await.unwrap(), None);
+    assert_eq!(s.redeem_code(a.id, "c2", T0 + 301).await.unwrap(), None);
+    assert_eq!(
+        s.call(a.id, ids[1]).await.unwrap().unwrap().code_used_at,
+        None
+    );
+
+    let used = s.redeem_code(a.id, "c1", T0 + 10).await.unwrap().unwrap();
+    assert_eq!(
+        (used.id, used.code_used_at, used.code_expires_at),
+        (ids[0], Some(T0 + 10), Some(T0 + 300))
+    );
+    assert_eq!(s.call(a.id, ids[0]).await.unwrap(), Some(used));
+    assert_eq!(s.redeem_code(a.id, "c1", T0 + 11).await.unwrap(), None);
+    assert_eq!(
+        s.call(a.id, ids[0]).await.unwrap().unwrap().code_used_at,
+        Some(T0 + 10),
+        "a second use changes nothing"
+    );
+}
+
+/// Guards the atomicity of `redeem_code`: of concurrent uses of one code, one wins.
+async fn concurrent_redemptions_give_the_call_to_exactly_one(s: &dyn Store) {
+    let acme = s.create_customer("Acme", None).await.unwrap();
+    let a = s
+        .create_brand("acme-bank", acme.id, &fields("Acme Bank"), T0)
+        .await
+        .unwrap();
+    for round in 0..5 {
+        let digest = format!("code-{round}");
+        let ids = s
+            .record_calls(&[coded_call(a.id, &digest, T0, T0 + 300)])
+            .await
+            .unwrap();
+        let redeem = || s.redeem_code(a.id, &digest, T0 + 5);
+        let results = tokio::join!(
+            redeem(),
+            redeem(),
+            redeem(),
+            redeem(),
+            redeem(),
+            redeem(),
+            redeem(),
+            redeem()
+        );
+        let results = [
+            results.0, results.1, results.2, results.3, results.4, results.5, results.6, results.7,
+        ];
+        let winners: Vec<_> = results.into_iter().filter_map(Result::unwrap).collect();
+        assert_eq!(winners.len(), 1, "round {round}: {winners:?}");
+        assert_eq!(winners[0].id, ids[0]);
+        assert_eq!(winners[0].code_used_at, Some(T0 + 5));
+    }
+}
+
+async fn purging_deletes_calls_started_before(s: &dyn Store) {
+    let acme = s.create_customer("Acme", None).await.unwrap();
+    let a = s
+        .create_brand("acme-bank", acme.id, &fields("Acme Bank"), T0)
+        .await
+        .unwrap();
+    let x = "447700900001";
+    let ids = s
+        .record_calls(&[
+            new_call(a.id, x, T0),
+            new_call(a.id, x, T0 + 10),
+            new_call(a.id, x, T0 + 20),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(s.purge_calls(T0).await.unwrap(), 0);
+    assert_eq!(s.purge_calls(T0 + 10).await.unwrap(), 1);
+    assert_eq!(s.call(a.id, ids[0]).await.unwrap(), None);
+    assert_eq!(
+        s.calls_to(a.id, &tn(x), 0, 100)
+            .await
+            .unwrap()
+            .iter()
+            .map(|c| c.id)
+            .collect::<Vec<_>>(),
+        vec![ids[2], ids[1]]
+    );
+    assert_eq!(s.purge_calls(T0 + 10).await.unwrap(), 0);
+    assert_eq!(s.purge_calls(T0 + 1_000).await.unwrap(), 2);
+    assert!(s.calls_to(a.id, &tn(x), 0, 100).await.unwrap().is_empty());
+}
+
+/// A report of `brand` from the check page, with nothing optional but the brand.
+fn new_report(brand: Option<BrandId>, text: &str, received_at: i64) -> NewReport {
+    NewReport {
+        brand,
+        claimed_brand: None,
+        calling: None,
+        called: None,
+        call_at: None,
+        asked: vec![],
+        text: text.to_owned(),
+        channel: ReportChannel::CheckPage,
+        idempotency_key: None,
+        received_at,
+    }
+}
+
+async fn reports_are_stored_once_per_idempotency_key_and_paged_newest_first(s: &dyn Store) {
+    let acme = s.create_customer("Acme", None).await.unwrap();
+    let a = s
+        .create_brand("acme-bank", acme.id, &fields("Acme Bank"), T0)
+        .await
+        .unwrap();
+    let b = s
+        .create_brand("bravo", acme.id, &fields("Bravo"), T0)
+        .await
+        .unwrap();
+    assert!(s.reports(None, None, 10).await.unwrap().is_empty());
+
+    let full = NewReport {
+        claimed_brand: Some("Acme Bank fraud team".into()),
+        calling: Some(tn("+1 215 555 0100")),
+        called: Some(tn("447700900001")),
+        call_at: Some(T0 - 60),
+        asked: vec![Asked::GiftCards, Asked::Password, Asked::GiftCards],
+        channel: ReportChannel::Api,
+        idempotency_key: Some("key-1".into()),
+        ..new_report(Some(a.id), "They asked for my PIN", T0)
+    };
+    let (first, created) = s.create_report(&full).await.unwrap();
+    assert!(created);
+    assert_eq!(
+        (first.brand, first.claimed_brand.as_deref()),
+        (Some(a.id), Some("Acme Bank fraud team"))
+    );
+    assert_eq!(
+        (first.calling, first.called, first.call_at),
+        (
+            Some(tn("12155550100")),
+            Some(tn("447700900001")),
+            Some(T0 - 60)
+        )
+    );
+    assert_eq!(first.asked, vec![Asked::Password, Asked::GiftCards]);
+    assert_eq!(
+        (first.text.as_str(), first.channel, first.received_at),
+        ("They asked for my PIN", ReportChannel::Api, T0)
+    );
+    assert_eq!(
+        s.reports(None, None, 10).await.unwrap(),
+        vec![first.clone()]
+    );
+
+    // The same key again, whatever the rest says: the first report, nothing stored.
+    let repeat = NewReport {
+        text: "a retry with other text".into(),
+        brand: Some(b.id),
+        received_at: T0 + 5,
+        ..full.clone()
+    };
+    assert_eq!(
+        s.create_report(&repeat).await.unwrap(),
+        (first.clone(), false)
+    );
+    assert_eq!(
+        s.reports(None, None, 10).await.unwrap(),
+        vec![first.clone()]
+    );
+
+    // Reports without a key are all stored; with or without a brand.
+    let mut all = vec![first];
+    for i in 0..6i64 {
+        let brand = match i % 3 {
+            0 => Some(a.id),
+            1 => Some(b.id),
+            _ => None,
+        };
+        let (r, created) = s
+            .create_report(&new_report(brand, &format!("report {i}"), T0 + i))
+            .await
+            .unwrap();
+        assert!(created);
+        assert!(r.asked.is_empty());
+        all.push(r);
+    }
+    assert!(all.windows(2).all(|w| w[0].id < w[1].id));
+    let newest_first: Vec<_> = all.iter().rev().cloned().collect();
+    assert_eq!(s.reports(None, None, 100).await.unwrap(), newest_first);
+
+    // One brand's, paged with `before`.
+    let of_a: Vec<_> = newest_first
+        .iter()
+        .filter(|r| r.brand == Some(a.id))
+        .cloned()
+        .collect();
+    assert_eq!(of_a.len(), 3);
+    assert_eq!(s.reports(Some(a.id), None, 100).await.unwrap(), of_a);
+    let page1 = s.reports(Some(a.id), None, 2).await.unwrap();
+    assert_eq!(page1, of_a[..2].to_vec());
+    let page2 = s.reports(Some(a.id), Some(page1[1].id), 2).await.unwrap();
+    assert_eq!(page2, of_a[2..].to_vec());
+    assert!(
+        s.reports(Some(a.id), Some(page2[0].id), 2)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let all_page = s.reports(None, Some(newest_first[2].id), 3).await.unwrap();
+    assert_eq!(all_page, newest_first[3..6].to_vec());
+    assert!(s.reports(None, None, 0).await.unwrap().is_empty());
+    assert!(
+        s.reports(Some(BrandId(999_999)), None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        s.reports(None, Some(ReportId(all[0].id.0)), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn calls_and_reports_of_unknown_brands_are_not_found(s: &dyn Store) {
+    let acme = s.create_customer("Acme", None).await.unwrap();
+    let a = s
+        .create_brand("acme-bank", acme.id, &fields("Acme Bank"), T0)
+        .await
+        .unwrap();
+    let x = "447700900001";
+    let ghost = BrandId(999_999);
+    let calls = s
+        .record_calls(&[new_call(a.id, x, T0), new_call(ghost, x, T0)])
+        .await;
+    assert!(is_not_found(&calls), "{calls:?}");
+    assert!(
+        s.calls_to(a.id, &tn(x), 0, 10).await.unwrap().is_empty(),
+        "all or none"
+    );
+    let coded = s.record_calls(&[coded_call(ghost, "d", T0, T0 + 1)]).await;
+    assert!(is_not_found(&coded), "{coded:?}");
+
+    let report = NewReport {
+        idempotency_key: Some("k".into()),
+        ..new_report(Some(ghost), "who?", T0)
+    };
+    let refused = s.create_report(&report).await;
+    assert!(is_not_found(&refused), "{refused:?}");
+    assert!(s.reports(None, None, 10).await.unwrap().is_empty());
+    // The key was not used up by the refused report.
+    let (stored, created) = s
+        .create_report(&NewReport {
+            brand: Some(a.id),
+            ..report
+        })
+        .await
+        .unwrap();
+    assert!(created);
+    assert_eq!(stored.brand, Some(a.id));
 }
