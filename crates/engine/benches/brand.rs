@@ -82,6 +82,7 @@ fn main() {
                 marketing: false,
             }],
             never_ask: vec![],
+            callback: None,
         };
         let brand = store
             .create_brand("acme-bank", c.id, &fields, TEST_NOW)

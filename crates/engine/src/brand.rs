@@ -122,6 +122,13 @@ impl BrandIndex {
         index
     }
 
+    /// The authorisations of `customer` to call for `brand` (revoked and expired ones too).
+    pub fn partner_authorisations(&self, brand: BrandId, customer: CustomerId) -> &[Partner] {
+        self.partners
+            .get(&(brand, customer))
+            .map_or(&[], Vec::as_slice)
+    }
+
     /// The store's policy version this index was built from.
     pub fn version(&self) -> i64 {
         self.version

@@ -13,8 +13,10 @@
 pub mod atis;
 pub mod brand;
 pub mod brand_rules;
+pub mod call_check;
 pub mod inventory;
 pub mod ranges;
+pub mod rate_limit;
 pub mod replay;
 pub mod rich_call;
 pub mod signing;

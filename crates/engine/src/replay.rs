@@ -68,13 +68,7 @@ impl MemoryReplayCache {
     }
 
     fn shard(&self, key: &str) -> Option<&Mutex<Shard>> {
-        // FNV-1a: cheap and good enough to spread random signatures.
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in key.bytes() {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-        self.shards
-            .get(usize::try_from(h % SHARDS as u64).unwrap_or(0))
+        self.shards.get(shard_of(key, SHARDS))
     }
 }
 
@@ -112,6 +106,15 @@ impl ReplayCache for MemoryReplayCache {
     }
 }
 
+/// Which of `shards` holds `key`: FNV-1a, cheap and good enough to spread keys.
+pub(crate) fn shard_of(key: &str, shards: usize) -> usize {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    usize::try_from(h % u64::try_from(shards.max(1)).unwrap_or(1)).unwrap_or(0)
+}
+
 /// A replay cache in Redis, shared by all nodes.
 #[derive(Clone)]
 pub struct RedisReplayCache {
@@ -130,17 +133,11 @@ impl std::fmt::Debug for RedisReplayCache {
 impl RedisReplayCache {
     /// Connects to `url`; keys are `<prefix>replay:<signature>`.
     pub async fn connect(url: &str, prefix: &str) -> Result<Self, ReplayError> {
-        let unavailable = |e: redis::RedisError| ReplayError::Unavailable {
-            detail: e.to_string(),
-        };
-        let client = redis::Client::open(url).map_err(unavailable)?;
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(std::time::Duration::from_secs(2)))
-            .set_response_timeout(Some(std::time::Duration::from_secs(2)))
-            .set_number_of_retries(2);
-        let conn = redis::aio::ConnectionManager::new_with_config(client, config)
+        let conn = redis_manager(url, std::time::Duration::from_secs(2), 2)
             .await
-            .map_err(unavailable)?;
+            .map_err(|e| ReplayError::Unavailable {
+                detail: e.to_string(),
+            })?;
         let cache = Self {
             conn,
             prefix: prefix.to_owned(),
@@ -155,6 +152,21 @@ impl RedisReplayCache {
             })?;
         Ok(cache)
     }
+}
+
+/// A reconnecting Redis connection to `url`: connecting may take 2 s, an answer
+/// `response_timeout`, and a failed command is retried `retries` times.
+pub(crate) async fn redis_manager(
+    url: &str,
+    response_timeout: std::time::Duration,
+    retries: usize,
+) -> Result<redis::aio::ConnectionManager, redis::RedisError> {
+    let client = redis::Client::open(url)?;
+    let config = redis::aio::ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(std::time::Duration::from_secs(2)))
+        .set_response_timeout(Some(response_timeout))
+        .set_number_of_retries(retries);
+    redis::aio::ConnectionManager::new_with_config(client, config).await
 }
 
 #[async_trait]

@@ -67,6 +67,8 @@ pub struct Signed {
     pub origid: String,
     /// The brand the call was signed for, with its `rcd` PASSporT (the last identity).
     pub brand: Option<BrandGrant>,
+    /// For a brand's call: its calling and called numbers, for the call registry.
+    pub brand_call: Option<(TelephoneNumber, Vec<TelephoneNumber>)>,
 }
 
 /// Where a brand's Rich Call Data goes.
@@ -167,6 +169,9 @@ impl SigningService {
             .or_else(|| request.customer.as_ref().map(|c| c.origid.clone()))
             .unwrap_or_else(|| GATEWAY_ORIGID.to_owned());
         let signer = self.signer.load();
+        let brand_call = grant
+            .as_ref()
+            .map(|_| (request.orig, request.dest.clone()));
         let separate = match (&grant, self.rcd_mode) {
             (Some(g), RcdMode::Separate) => Some(rcd_claims(
                 g,
@@ -195,6 +200,7 @@ impl SigningService {
             attest,
             origid,
             brand: grant,
+            brand_call,
         })
     }
 

@@ -29,6 +29,8 @@ pub struct Config {
     pub signing: SigningConfig,
     /// The verification service (STI-VS).
     pub verification: VerificationConfig,
+    /// Customers' call checks and the call registry.
+    pub check: CheckConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -44,6 +46,7 @@ impl Default for Config {
             replay: ReplayConfig::default(),
             signing: SigningConfig::default(),
             verification: VerificationConfig::default(),
+            check: CheckConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -221,6 +224,51 @@ pub enum ReplayKind {
     Memory,
     /// In Redis.
     Redis,
+}
+
+/// `[check]`: the call registry and customers' call checks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CheckConfig {
+    /// A call not marked ended is "calling you now" for this long after it started.
+    pub now_window_secs: i64,
+    /// A call is "called you recently" for this long after it started; the registry keeps
+    /// calls this long, then deletes them.
+    pub recent_window_secs: i64,
+    /// A one-time call code works for this long (at most 900: fifteen minutes).
+    pub code_ttl_secs: i64,
+    /// Public checks per client address per minute.
+    pub per_client_per_minute: u64,
+    /// Public checks naming one called number per minute, whoever asks.
+    pub per_number_per_minute: u64,
+    /// Code attempts per client address per ten minutes.
+    pub code_attempts_per_client: u64,
+    /// Reports from the check pages per client address per hour.
+    pub reports_per_client_per_hour: u64,
+    /// Where the rate-limit counters live: `memory` (this node only) or `redis` (shared).
+    pub rate_limit: ReplayKind,
+    /// Redis URL for `rate_limit = "redis"`.
+    pub redis_url: Option<String>,
+    /// Proxies (CIDRs) in front of this node whose `X-Forwarded-For` names the client: the
+    /// client is the last address in it not in this list. Empty: the peer is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+impl Default for CheckConfig {
+    fn default() -> Self {
+        Self {
+            now_window_secs: 15 * 60,
+            recent_window_secs: 24 * 3600,
+            code_ttl_secs: 10 * 60,
+            per_client_per_minute: 30,
+            per_number_per_minute: 10,
+            code_attempts_per_client: 10,
+            reports_per_client_per_hour: 10,
+            rate_limit: ReplayKind::Memory,
+            redis_url: None,
+            trusted_proxies: Vec::new(),
+        }
+    }
 }
 
 /// `[signing]`.
@@ -409,6 +457,29 @@ impl Config {
         if self.replay.kind == ReplayKind::Redis && self.replay.redis_url.is_none() {
             return invalid("replay.kind = \"redis\" needs replay.redis_url".into());
         }
+        if self.check.rate_limit == ReplayKind::Redis && self.check.redis_url.is_none() {
+            return invalid("check.rate_limit = \"redis\" needs check.redis_url".into());
+        }
+        if !(1..=900).contains(&self.check.code_ttl_secs) {
+            return invalid(
+                "check.code_ttl_secs must be between 1 and 900 (fifteen minutes)".into(),
+            );
+        }
+        if self.check.now_window_secs <= 0
+            || self.check.recent_window_secs < self.check.now_window_secs
+        {
+            return invalid(
+                "check.now_window_secs must be positive and check.recent_window_secs at least as long"
+                    .into(),
+            );
+        }
+        if self.check.per_client_per_minute == 0
+            || self.check.per_number_per_minute == 0
+            || self.check.code_attempts_per_client == 0
+            || self.check.reports_per_client_per_hour == 0
+        {
+            return invalid("check rate limits must be at least 1".into());
+        }
         if self.signing.certificate_chain.is_some() != self.signing.private_key.is_some() {
             return invalid("signing.certificate_chain and signing.private_key go together".into());
         }
@@ -483,6 +554,7 @@ fn apply_env(root: &mut toml::Table, key: &str, raw: &str) -> Result<(), String>
         "replay",
         "signing",
         "verification",
+        "check",
         "log",
     ];
     let (section, field) = match sections.iter().find(|s| key.starts_with(&format!("{s}_"))) {

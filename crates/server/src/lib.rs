@@ -14,12 +14,14 @@
 //! # Ok(()) }
 //! ```
 
+pub mod check;
 pub mod config;
 pub mod dev;
 pub mod events;
 pub mod listener;
 pub mod metrics;
 pub mod node;
+pub mod registry;
 pub mod rest;
 pub mod sip_service;
 pub mod web;

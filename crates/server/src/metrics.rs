@@ -56,6 +56,12 @@ struct KindLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CheckLabels {
+    brand: String,
+    answer: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct AttestLabels {
     attest: &'static str,
 }
@@ -77,6 +83,9 @@ pub struct Metrics {
     sip_latency: Family<SipServiceLabels, Histogram, fn() -> Histogram>,
     brand_refusals: Family<KindLabels, Counter>,
     rich_call: Family<KindLabels, Counter>,
+    checks: Family<CheckLabels, Counter>,
+    checks_limited: Family<KindLabels, Counter>,
+    registry_calls: Family<KindLabels, Counter>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -108,6 +117,26 @@ impl Metrics {
         let sip_requests = Family::<SipLabels, Counter>::default();
         let brand_refusals = Family::<KindLabels, Counter>::default();
         let rich_call = Family::<KindLabels, Counter>::default();
+        let checks = Family::<CheckLabels, Counter>::default();
+        let checks_limited = Family::<KindLabels, Counter>::default();
+        let registry_calls = Family::<KindLabels, Counter>::default();
+        registry.register(
+            "checks",
+            "Customer call checks, by brand and answer (calling-now, called-recently, not-us, \
+             code-valid, code-invalid): a rising share of not-us is an impersonation signal",
+            checks.clone(),
+        );
+        registry.register(
+            "checks_limited",
+            "Call checks refused by a rate limit, by limit (client, number, code)",
+            checks_limited.clone(),
+        );
+        registry.register(
+            "registry_calls",
+            "Calls offered to the call registry, by outcome (signed, registered, dropped, \
+             failed: a write the store refused)",
+            registry_calls.clone(),
+        );
         registry.register(
             "brand_refusals",
             "Signings refused by brand policy, by kind (dno, unauthorised, reason, opt-out)",
@@ -169,6 +198,9 @@ impl Metrics {
             sip_latency.clone(),
         );
         Self {
+            checks,
+            checks_limited,
+            registry_calls,
             brand_refusals,
             rich_call,
             cert_cache,
@@ -248,6 +280,30 @@ impl Metrics {
         self.brand_refusals
             .get_or_create(&KindLabels { kind })
             .inc();
+    }
+
+    /// Counts a call check's answer for a brand.
+    pub fn observe_check(&self, brand: &str, answer: &'static str) {
+        self.checks
+            .get_or_create(&CheckLabels {
+                brand: brand.to_owned(),
+                answer,
+            })
+            .inc();
+    }
+
+    /// Counts a call check refused by the rate limit `limit`.
+    pub fn observe_check_limited(&self, limit: &'static str) {
+        self.checks_limited
+            .get_or_create(&KindLabels { kind: limit })
+            .inc();
+    }
+
+    /// Counts calls offered to the registry with `outcome`.
+    pub fn observe_registry(&self, outcome: &'static str, n: u64) {
+        self.registry_calls
+            .get_or_create(&KindLabels { kind: outcome })
+            .inc_by(n);
     }
 
     /// Counts a signing.

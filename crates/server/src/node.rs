@@ -26,8 +26,12 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use engine::rate_limit::{MemoryRateLimiter, RateLimiter, RedisRateLimiter};
+
+use crate::check::Checker;
 use crate::config::{Config, ReplayKind, StorageKind};
 use crate::metrics::Metrics;
+use crate::registry::CallRecorder;
 use crate::rest::{self, AppState, EventSink, certs};
 use crate::sip_service::{Role, SipListener};
 use crate::{dev, listener};
@@ -262,7 +266,31 @@ impl Node {
         let (sip_signing_addr, sip_verification_addr) =
             (sip_addr(Role::Signing), sip_addr(Role::Verification));
 
+        let shutdown = CancellationToken::new();
+        let metrics = Arc::new(Metrics::new());
+        let (recorder, recorder_task) =
+            CallRecorder::new(Arc::clone(&store), Arc::clone(&metrics), shutdown.clone());
+        let limiter: Arc<dyn RateLimiter> = match config.check.rate_limit {
+            ReplayKind::Memory => Arc::new(MemoryRateLimiter::new(1_000_000)),
+            ReplayKind::Redis => {
+                let url = config.check.redis_url.as_deref().unwrap_or_default();
+                Arc::new(
+                    RedisRateLimiter::connect(url, "callproof:")
+                        .await
+                        .map_err(|e| StartError::Setup(format!("check rate limits: {e}")))?,
+                )
+            }
+        };
+        let checker = Checker::new(
+            Arc::clone(&store),
+            Arc::clone(&brands),
+            limiter,
+            config.check.clone(),
+            Arc::clone(&metrics),
+        );
         let state = Arc::new(AppState {
+            recorder,
+            checker,
             config,
             store: Arc::clone(&store),
             inventory: inventory.clone(),
@@ -273,11 +301,32 @@ impl Node {
             verification,
             certs,
             dev_mode,
-            metrics: Arc::new(Metrics::new()),
+            metrics,
             ready: false.into(),
         });
-        let shutdown = CancellationToken::new();
         let mut tasks = JoinSet::new();
+        tasks.spawn(recorder_task);
+        // The registry keeps calls for the recent window only.
+        {
+            let store = Arc::clone(&store);
+            let keep = state.config.check.recent_window_secs;
+            let stop = shutdown.clone();
+            tasks.spawn(async move {
+                let purge = async {
+                    let mut tick = tokio::time::interval(REGISTRY_PURGE);
+                    loop {
+                        tick.tick().await;
+                        if let Err(e) = store.purge_calls(unix_now() - keep).await {
+                            tracing::warn!(error = %e, "old calls could not be purged");
+                        }
+                    }
+                };
+                tokio::select! {
+                    () = purge => {}
+                    () = stop.cancelled() => {}
+                }
+            });
+        }
 
         // Inventory changes made through any node reach this one within one poll period.
         {
@@ -554,6 +603,8 @@ fn unix_now() -> i64 {
 
 /// How often brand policy and opt-outs are read from the store.
 const BRAND_POLL: Duration = Duration::from_secs(1);
+/// How often a node deletes calls older than the registry keeps.
+const REGISTRY_PURGE: Duration = Duration::from_secs(60);
 
 /// Gives the logo checker this node's brands' logos, so their `rcdi` digests are checked
 /// without fetching them from this node over the network.

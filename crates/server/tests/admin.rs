@@ -856,12 +856,21 @@ async fn every_documented_operation_answers_and_undeclared_methods_get_405() {
         )
         .await;
     let partner = partner.expect(201)["id"].to_string();
+    let call = n
+        .post(
+            "/v1/brands/acme/calls",
+            json!({"callingNumber": "12155551000", "calledNumber": "12125550100"}),
+        )
+        .await
+        .expect(201)["id"]
+        .to_string();
 
     let concrete = |path: &str| {
         path.replace("/certs/{name}", "/certs/sp.pem")
             .replace("{name}", "development")
             .replace("{slug}", "acme")
             .replace("/partners/{id}", &format!("/partners/{partner}"))
+            .replace("/calls/{id}", &format!("/calls/{call}"))
             .replace("{id}", &id)
     };
     let mut checked = 0;

@@ -19,14 +19,8 @@
 
 mod common;
 
-use std::os::unix::process::CommandExt as _;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
-use base64::Engine as _;
-use common::{TestNode, eventually, fresh_origid, now, signing_request};
+use common::browser::{self, Browser};
+use common::{TestNode, fresh_origid, now, signing_request};
 use serde_json::{Value, json};
 
 /// The brand's listed numbers: 100 from here (inside the development customer's range).
@@ -38,9 +32,6 @@ const DEST: &str = "12125551213";
 /// A number typed into the opt-out form, and its canonical form.
 const OPT_OUT_TYPED: &str = "+1 (212) 555-0077";
 const OPT_OUT_NUMBER: &str = "12125550077";
-/// The phone-sized window.
-const WIDTH: u32 = 390;
-const HEIGHT: u32 = 844;
 
 /// A 1x1 PNG.
 const PNG: &[u8] = &[
@@ -179,44 +170,6 @@ async fn signed(node: &TestNode, orig: &str, reason: Option<&str>) -> Vec<String
     identities(&body)
 }
 
-/// `application/x-www-form-urlencoded`, written here (no form encoder in the test deps).
-fn form_body(fields: &[(&str, &str)]) -> String {
-    fn enc(s: &str) -> String {
-        s.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
-                    char::from(b).to_string()
-                }
-                b' ' => "+".to_owned(),
-                _ => format!("%{b:02X}"),
-            })
-            .collect()
-    }
-    fields
-        .iter()
-        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-async fn post_form(
-    node: &TestNode,
-    path: &str,
-    fields: &[(&str, &str)],
-) -> (u16, reqwest::header::HeaderMap, String) {
-    let response = node
-        .client
-        .post(node.url(path))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form_body(fields))
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    (status, headers, response.text().await.unwrap())
-}
-
 /// The headers every page carries: HTML, a strict policy allowing no script and nothing
 /// from elsewhere, no sniffing, no framing.
 fn assert_page_headers(headers: &reqwest::header::HeaderMap, what: &str) {
@@ -269,7 +222,7 @@ async fn the_brand_page_shows_the_brand_facts_under_a_strict_policy() {
     assert_eq!(status, 200, "{html}");
     assert_page_headers(&headers, "brand page");
     assert_page_shape(&html, "brand page");
-    std::fs::write(artifacts().join("brand-page.html"), &html).unwrap();
+    std::fs::write(browser::artifacts().join("brand-page.html"), &html).unwrap();
     assert_eq!(headers["cache-control"], "public, max-age=60");
 
     for text in [
@@ -289,7 +242,6 @@ async fn the_brand_page_shows_the_brand_facts_under_a_strict_policy() {
         "Card fraud alert",
         "<section id=\"report\"",
         "How to report a call",
-        "Coming soon:",
         "<a href=\"#report\">",
         "Stop marketing calls",
         "<label for=\"number\">Your phone number</label>",
@@ -298,15 +250,26 @@ async fn the_brand_page_shows_the_brand_facts_under_a_strict_policy() {
     ] {
         assert!(html.contains(text), "the page lacks {text:?}\n{html}");
     }
-    // The one form is the opt-out; reporting is a placeholder, not a form posting nowhere.
+    // The one form is the opt-out; reporting links to the check page, whose result reports the
+    // call, and to the report form itself.
     assert_eq!(html.matches("<form").count(), 1, "{html}");
     assert!(html.contains("<form method=\"post\" action=\"/brands/acme-bank/opt-out\">"));
     let report = &html[html.find("<section id=\"report\"").unwrap()..];
     let report = &report[..report.find("</section>").unwrap()];
+    for link in [
+        "<a href=\"/brands/acme-bank/check\">check the call</a>",
+        "<a href=\"/brands/acme-bank/report\">report the call</a>",
+    ] {
+        assert!(
+            report.contains(link),
+            "the report section lacks {link:?}\n{report}"
+        );
+    }
     assert!(
         !report.contains("<form") && !report.contains("<input"),
         "{report}"
     );
+    assert!(!html.contains("Coming soon"), "{html}");
     // Marketing reasons are not offered as what keeps coming after an opt-out.
     let opt_out = &html[html.find("<section id=\"opt-out\"").unwrap()..];
     assert!(opt_out.contains("such as: Card fraud alert."), "{opt_out}");
@@ -402,12 +365,12 @@ async fn unknown_brands_get_404_pages() {
         assert!(html.contains("no-such-brand"), "{path}: {html}");
         assert_eq!(headers["cache-control"], "no-store", "{path}");
     }
-    let (status, headers, html) = post_form(
-        &node,
-        "/brands/no-such-brand/opt-out",
-        &[("number", OPT_OUT_TYPED)],
-    )
-    .await;
+    let (status, headers, html) = node
+        .post_form(
+            "/brands/no-such-brand/opt-out",
+            &[("number", OPT_OUT_TYPED)],
+        )
+        .await;
     assert_eq!(status, 404, "{html}");
     assert_page_headers(&headers, "opt-out of an unknown brand");
 
@@ -469,12 +432,12 @@ async fn brand_text_is_escaped_everywhere() {
     );
 
     // What the user typed comes back escaped.
-    let (status, _, html) = post_form(
-        &node,
-        "/brands/evil/opt-out",
-        &[("number", "\"><script>alert(3)</script>")],
-    )
-    .await;
+    let (status, _, html) = node
+        .post_form(
+            "/brands/evil/opt-out",
+            &[("number", "\"><script>alert(3)</script>")],
+        )
+        .await;
     assert_eq!(status, 400, "{html}");
     assert!(!html.contains("<script"), "{html}");
     assert!(
@@ -484,16 +447,16 @@ async fn brand_text_is_escaped_everywhere() {
 
     // A verified call shows the brand's name as its rcd PASSporT carries it: escaped.
     let ids = signed(&node, "12155552000", Some("hi")).await;
-    let (status, _, html) = post_form(
-        &node,
-        "/preview",
-        &[
-            ("from", "12155552000"),
-            ("to", DEST),
-            ("identity", &ids.join("\n")),
-        ],
-    )
-    .await;
+    let (status, _, html) = node
+        .post_form(
+            "/preview",
+            &[
+                ("from", "12155552000"),
+                ("to", DEST),
+                ("identity", &ids.join("\n")),
+            ],
+        )
+        .await;
     assert_eq!(status, 200, "{html}");
     assert!(html.contains("Verified caller"), "{html}");
     for m in markup {
@@ -522,12 +485,9 @@ async fn an_opt_out_on_the_page_is_recorded_and_enforced_by_signing() {
     let (status, body) = sign(&node, LISTED, OPT_OUT_NUMBER, Some("offers")).await;
     assert_eq!(status, 200, "{body}");
 
-    let (status, headers, first) = post_form(
-        &node,
-        "/brands/acme-bank/opt-out",
-        &[("number", OPT_OUT_TYPED)],
-    )
-    .await;
+    let (status, headers, first) = node
+        .post_form("/brands/acme-bank/opt-out", &[("number", OPT_OUT_TYPED)])
+        .await;
     assert_eq!(status, 200, "{first}");
     assert_page_headers(&headers, "opt-out confirmation");
     assert_page_shape(&first, "opt-out confirmation");
@@ -549,12 +509,9 @@ async fn an_opt_out_on_the_page_is_recorded_and_enforced_by_signing() {
     assert_eq!(changes[0].source, "page");
 
     // The same answer when the number had already opted out.
-    let (status, _, again) = post_form(
-        &node,
-        "/brands/acme-bank/opt-out",
-        &[("number", OPT_OUT_TYPED)],
-    )
-    .await;
+    let (status, _, again) = node
+        .post_form("/brands/acme-bank/opt-out", &[("number", OPT_OUT_TYPED)])
+        .await;
     assert_eq!(status, 200);
     assert_eq!(again, first);
 
@@ -593,8 +550,9 @@ async fn bad_numbers_get_a_400_page_saying_what_is_wrong() {
         ("+123", "8 to 15 digits"),
         (&"9".repeat(100), "too long for a phone number"),
     ] {
-        let (status, headers, html) =
-            post_form(&node, "/brands/acme-bank/opt-out", &[("number", typed)]).await;
+        let (status, headers, html) = node
+            .post_form("/brands/acme-bank/opt-out", &[("number", typed)])
+            .await;
         assert_eq!(status, 400, "{typed:?}: {html}");
         assert_page_headers(&headers, "opt-out error");
         assert_page_shape(&html, "opt-out error");
@@ -606,7 +564,7 @@ async fn bad_numbers_get_a_400_page_saying_what_is_wrong() {
         );
     }
     // No field at all, or a body that is not a form.
-    let (status, _, html) = post_form(&node, "/brands/acme-bank/opt-out", &[]).await;
+    let (status, _, html) = node.post_form("/brands/acme-bank/opt-out", &[]).await;
     assert_eq!(status, 400, "{html}");
     assert!(html.contains("Enter your phone number."), "{html}");
     let (status, _) = node
@@ -682,20 +640,20 @@ async fn the_preview_shows_what_the_phone_would_show() {
 
     // A brand's verified call: name, logo, reason and the check mark.
     let ids = signed(&node, LISTED, Some("fraud-alert")).await;
-    let (status, headers, html) = post_form(
-        &node,
-        "/preview",
-        &[
-            ("from", LISTED),
-            ("to", DEST),
-            ("identity", &ids.join("\n")),
-        ],
-    )
-    .await;
+    let (status, headers, html) = node
+        .post_form(
+            "/preview",
+            &[
+                ("from", LISTED),
+                ("to", DEST),
+                ("identity", &ids.join("\n")),
+            ],
+        )
+        .await;
     assert_eq!(status, 200, "{html}");
     assert_page_headers(&headers, "preview");
     assert_page_shape(&html, "preview");
-    std::fs::write(artifacts().join("preview-verified.html"), &html).unwrap();
+    std::fs::write(browser::artifacts().join("preview-verified.html"), &html).unwrap();
     assert_eq!(headers["cache-control"], "no-store");
     for text in [
         "<p class=\"name\">Acme Bank</p>",
@@ -713,27 +671,27 @@ async fn the_preview_shows_what_the_phone_would_show() {
     assert!(!html.contains("Demo</p>"), "{html}");
 
     // The same headers again: a replay, said so in the detail.
-    let (status, _, html) = post_form(
-        &node,
-        "/preview",
-        &[
-            ("from", LISTED),
-            ("to", DEST),
-            ("identity", &ids.join("\n")),
-        ],
-    )
-    .await;
+    let (status, _, html) = node
+        .post_form(
+            "/preview",
+            &[
+                ("from", LISTED),
+                ("to", DEST),
+                ("identity", &ids.join("\n")),
+            ],
+        )
+        .await;
     assert_eq!(status, 200, "{html}");
     assert!(html.contains("<dt>Replay</dt>"), "{html}");
 
     // A call with no brand, verified: the bare number, verified by the network.
     let plain = node.sign_fresh().await;
-    let (status, _, html) = post_form(
-        &node,
-        "/preview",
-        &[("from", common::ORIG), ("to", DEST), ("identity", &plain)],
-    )
-    .await;
+    let (status, _, html) = node
+        .post_form(
+            "/preview",
+            &[("from", common::ORIG), ("to", DEST), ("identity", &plain)],
+        )
+        .await;
     assert_eq!(status, 200, "{html}");
     assert!(
         html.contains("<p class=\"name tel\">+1 215-555-1212</p>"),
@@ -748,12 +706,12 @@ async fn the_preview_shows_what_the_phone_would_show() {
 
     // A forged signature: failed, likely spoofed, with the reason code.
     let forged = common::alter_signature(&signed(&node, LISTED, Some("fraud-alert")).await[0]);
-    let (status, _, html) = post_form(
-        &node,
-        "/preview",
-        &[("from", LISTED), ("to", DEST), ("identity", &forged)],
-    )
-    .await;
+    let (status, _, html) = node
+        .post_form(
+            "/preview",
+            &[("from", LISTED), ("to", DEST), ("identity", &forged)],
+        )
+        .await;
     assert_eq!(status, 200, "{html}");
     assert!(
         html.contains("Caller ID failed verification \u{2014} likely spoofed"),
@@ -769,16 +727,16 @@ async fn the_preview_shows_what_the_phone_would_show() {
 
     // Headers for another calling number: not verified for it.
     let ids = signed(&node, LISTED, Some("fraud-alert")).await;
-    let (status, _, html) = post_form(
-        &node,
-        "/preview",
-        &[
-            ("from", "12155551001"),
-            ("to", DEST),
-            ("identity", &ids.join("\n")),
-        ],
-    )
-    .await;
+    let (status, _, html) = node
+        .post_form(
+            "/preview",
+            &[
+                ("from", "12155551001"),
+                ("to", DEST),
+                ("identity", &ids.join("\n")),
+            ],
+        )
+        .await;
     assert_eq!(status, 200, "{html}");
     assert!(html.contains("Caller ID could not be verified"), "{html}");
     assert!(html.contains("<code>No-TN-Validation</code>"), "{html}");
@@ -811,7 +769,7 @@ async fn the_preview_shows_what_the_phone_would_show() {
             "An API key with the verify scope is needed",
         ),
     ] {
-        let (status, headers, html) = post_form(&node, "/preview", &fields).await;
+        let (status, headers, html) = node.post_form("/preview", &fields).await;
         assert_eq!(status, status_code, "{fields:?}: {html}");
         assert_page_headers(&headers, "preview error");
         assert!(html.contains(says), "{fields:?}: no {says:?}\n{html}");
@@ -827,111 +785,6 @@ async fn the_preview_shows_what_the_phone_would_show() {
 // ---------------------------------------------------------------------------------------------
 // Headless Chromium
 
-/// `target/test-artifacts/web`, created.
-fn artifacts() -> PathBuf {
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .expect("CARGO_TARGET_TMPDIR is inside the target dir");
-    let dir = target.join("test-artifacts").join("web");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// The path of `program`, or a failed test saying what to install.
-fn required(program: &str) -> PathBuf {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(program))
-            .find(|p| p.is_file())
-    });
-    found.unwrap_or_else(|| {
-        panic!(
-            "{program} is not installed: these tests need headless Chromium. Install the Debian \
-             packages `chromium chromium-driver` (apt-get install -y chromium chromium-driver); \
-             CI installs them in .ci/run"
-        )
-    })
-}
-
-/// Asserts `bytes` are a PNG (signature, IHDR first) of `width` x `height` (`None`: any
-/// size) with some content; returns its size.
-fn assert_png(bytes: &[u8], what: &str, size: Option<(u32, u32)>) -> (u32, u32) {
-    assert!(bytes.len() > 1_000, "{what}: only {} bytes", bytes.len());
-    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{what}: not a PNG");
-    assert_eq!(&bytes[12..16], b"IHDR", "{what}: no IHDR chunk first");
-    let width = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
-    let height = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
-    assert!(width > 0 && height > 0, "{what}: {width}x{height}");
-    if let Some(expected) = size {
-        assert_eq!((width, height), expected, "{what}: size");
-    }
-    assert!(bytes.ends_with(b"IEND\xae\x42\x60\x82"), "{what}: no IEND");
-    (width, height)
-}
-
-/// Runs `cmd` in a process group of its own, ending the group after `limit`.
-fn run_bounded(cmd: &mut Command, limit: Duration) -> (i32, String) {
-    let log = tempfile::NamedTempFile::new().unwrap();
-    let mut child = cmd
-        .process_group(0)
-        .stdin(Stdio::null())
-        .stdout(log.reopen().unwrap())
-        .stderr(log.reopen().unwrap())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let _ = Command::new("kill")
-                .args(["-KILL", "--", &format!("-{}", child.id())])
-                .status();
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "{cmd:?} ran longer than {limit:?}; killed. Output:\n{}",
-                std::fs::read_to_string(log.path()).unwrap_or_default()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let output = std::fs::read_to_string(log.path()).unwrap_or_default();
-    (status.code().unwrap_or(-1), output)
-}
-
-/// Takes a phone-sized screenshot of `url` with `chromium --headless --screenshot`.
-async fn screenshot_cli(url: String, name: &str) -> PathBuf {
-    let chromium = required("chromium");
-    let file = artifacts().join(format!("{name}.png"));
-    let _ = std::fs::remove_file(&file);
-    let profile = tempfile::tempdir().unwrap();
-    let args = vec![
-        "--headless".to_owned(),
-        "--no-sandbox".into(),
-        "--disable-gpu".into(),
-        "--disable-dev-shm-usage".into(),
-        "--no-first-run".into(),
-        "--hide-scrollbars".into(),
-        format!("--user-data-dir={}", profile.path().display()),
-        format!("--screenshot={}", file.display()),
-        format!("--window-size={WIDTH},{HEIGHT}"),
-        url,
-    ];
-    let (code, output) = tokio::task::spawn_blocking(move || {
-        run_bounded(Command::new(chromium).args(&args), Duration::from_secs(60))
-    })
-    .await
-    .unwrap();
-    assert_eq!(code, 0, "chromium failed for {name}:\n{output}");
-    let bytes = std::fs::read(&file)
-        .unwrap_or_else(|e| panic!("no screenshot {} ({e}):\n{output}", file.display()));
-    assert_png(&bytes, name, Some((WIDTH, HEIGHT)));
-    drop(profile);
-    file
-}
-
 #[tokio::test]
 async fn every_page_renders_in_headless_chromium_at_phone_size() {
     let node = TestNode::start().await;
@@ -946,421 +799,19 @@ async fn every_page_renders_in_headless_chromium_at_phone_size() {
         ("/preview", "cli-preview-form"),
         ("/brands/no-such-brand", "cli-not-found"),
     ] {
-        shots.push(screenshot_cli(node.url(path), name).await);
+        shots.push(browser::screenshot_cli(node.url(path), name).await);
     }
     eprintln!("screenshots: {shots:#?}");
     node.stop().await;
 }
 
-/// A chromedriver and one headless Chromium session, spoken to over the W3C WebDriver
-/// protocol. Dropping it kills the chromedriver it started.
-struct Browser {
-    client: reqwest::Client,
-    base: String,
-    session: String,
-    driver: Child,
-}
-
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
-
-impl Browser {
-    async fn start() -> Self {
-        let chromium = required("chromium");
-        let chromedriver = required("chromedriver");
-        let port = common::free_port();
-        let log = artifacts().join("chromedriver.log");
-        // A process group of its own: the Chromium it starts is in it, and is ended with it
-        // even when a failed test never closed the session.
-        let driver = Command::new(chromedriver)
-            .process_group(0)
-            .arg(format!("--port={port}"))
-            .arg(format!("--log-path={}", log.display()))
-            .arg("--log-level=WARNING")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("cannot start chromedriver");
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .no_proxy()
-            .build()
-            .unwrap();
-        let base = format!("http://127.0.0.1:{port}");
-        let mut browser = Self {
-            client,
-            base,
-            session: String::new(),
-            driver,
-        };
-        let status_url = format!("{}/status", browser.base);
-        let client = browser.client.clone();
-        eventually(Duration::from_secs(20), "chromedriver to be ready", || {
-            let client = client.clone();
-            let url = status_url.clone();
-            async move {
-                let response = client.get(url).send().await.ok()?;
-                let body: Value = response.json().await.ok()?;
-                (body["value"]["ready"] == true).then_some(())
-            }
-        })
-        .await;
-        let caps = json!({"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": chromium,
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu",
-                    "--disable-dev-shm-usage", "--no-first-run", "--hide-scrollbars",
-                    format!("--window-size={WIDTH},{HEIGHT}"),
-                ],
-                // A phone's viewport (a headless window is at least 500 px wide).
-                "mobileEmulation": {"deviceMetrics": {
-                    "width": WIDTH, "height": HEIGHT, "pixelRatio": 1.0, "touch": true,
-                }},
-            },
-        }}});
-        let value = browser
-            .cmd(reqwest::Method::POST, "/session", Some(caps))
-            .await;
-        browser.session = value["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no session: {value}"))
-            .to_owned();
-        browser
-            .cmd(
-                reqwest::Method::POST,
-                &browser.path("/timeouts"),
-                Some(json!({"script": 60_000, "pageLoad": 30_000, "implicit": 0})),
-            )
-            .await;
-        browser
-    }
-
-    fn path(&self, rest: &str) -> String {
-        format!("/session/{}{rest}", self.session)
-    }
-
-    /// Sends a WebDriver command; returns its `value`, failing the test on an error.
-    async fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut request = self
-            .client
-            .request(method.clone(), format!("{}{path}", self.base));
-        if let Some(body) = body {
-            request = request.json(&body);
-        } else if method == reqwest::Method::POST {
-            request = request.json(&json!({}));
-        }
-        let response = request
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("WebDriver {method} {path}: {e}"));
-        let status = response.status();
-        let body: Value = response.json().await.unwrap();
-        assert!(
-            status.is_success(),
-            "WebDriver {method} {path}: {status} {body}"
-        );
-        body["value"].clone()
-    }
-
-    async fn goto(&self, url: &str) {
-        self.cmd(
-            reqwest::Method::POST,
-            &self.path("/url"),
-            Some(json!({ "url": url })),
-        )
-        .await;
-    }
-
-    async fn find(&self, css: &str) -> String {
-        let value = self
-            .cmd(
-                reqwest::Method::POST,
-                &self.path("/element"),
-                Some(json!({"using": "css selector", "value": css})),
-            )
-            .await;
-        value[ELEMENT].as_str().unwrap().to_owned()
-    }
-
-    async fn type_into(&self, css: &str, text: &str) {
-        let id = self.find(css).await;
-        self.cmd(
-            reqwest::Method::POST,
-            &self.path(&format!("/element/{id}/clear")),
-            None,
-        )
-        .await;
-        self.cmd(
-            reqwest::Method::POST,
-            &self.path(&format!("/element/{id}/value")),
-            Some(json!({ "text": text })),
-        )
-        .await;
-    }
-
-    async fn click(&self, css: &str) {
-        let id = self.find(css).await;
-        self.cmd(
-            reqwest::Method::POST,
-            &self.path(&format!("/element/{id}/click")),
-            None,
-        )
-        .await;
-    }
-
-    async fn script(&self, script: &str, args: Value) -> Value {
-        self.cmd(
-            reqwest::Method::POST,
-            &self.path("/execute/sync"),
-            Some(json!({"script": script, "args": args})),
-        )
-        .await
-    }
-
-    async fn async_script(&self, script: &str) -> Value {
-        self.cmd(
-            reqwest::Method::POST,
-            &self.path("/execute/async"),
-            Some(json!({"script": script, "args": []})),
-        )
-        .await
-    }
-
-    /// The page's visible text, once its `h1` says `heading`.
-    async fn wait_for_heading(&self, heading: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let state = self
-                .script(
-                    "return [document.readyState, (document.querySelector('h1') || {}).innerText || '', document.body ? document.body.innerText : ''];",
-                    json!([]),
-                )
-                .await;
-            if state[0] == "complete" && state[1].as_str().unwrap_or_default().contains(heading) {
-                return state[2].as_str().unwrap_or_default().to_owned();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the page never showed the heading {heading:?}: {state}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    /// The page's visible text, once it holds `needle`.
-    async fn wait_for_text(&self, needle: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let text = self
-                .script(
-                    "return document.body ? document.body.innerText : '';",
-                    json!([]),
-                )
-                .await;
-            let text = text.as_str().unwrap_or_default().to_owned();
-            if text.contains(needle) {
-                return text;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the page never said {needle:?}:\n{text}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    /// Saves a screenshot of the window under `name`.
-    async fn screenshot(&self, name: &str) -> PathBuf {
-        let value = self
-            .cmd(reqwest::Method::GET, &self.path("/screenshot"), None)
-            .await;
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(value.as_str().unwrap())
-            .unwrap();
-        let (width, _) = assert_png(&bytes, name, None);
-        assert_eq!(width, WIDTH, "{name}: the window is phone-sized");
-        let file = artifacts().join(format!("{name}.png"));
-        std::fs::write(&file, &bytes).unwrap();
-        file
-    }
-
-    /// What a user of the page gets: the style sheet applied (the policy allowed it by its
-    /// hash), every image loaded, nothing fetched from another origin.
-    async fn assert_rendered(&self, origin: &str, what: &str) {
-        let state = self
-            .script(
-                "return {\
-                   header: getComputedStyle(document.querySelector('header.site')).backgroundColor,\
-                   images: Array.from(document.images).map(i => [i.src, i.complete && i.naturalWidth > 0]),\
-                   resources: performance.getEntriesByType('resource').map(r => r.name),\
-                 };",
-                json!([]),
-            )
-            .await;
-        assert_eq!(
-            state["header"], "rgb(20, 33, 61)",
-            "{what}: the style sheet was not applied: {state}"
-        );
-        for image in state["images"].as_array().unwrap() {
-            assert_eq!(image[1], true, "{what}: an image did not load: {state}");
-        }
-        for resource in state["resources"].as_array().unwrap() {
-            assert!(
-                resource.as_str().unwrap().starts_with(origin),
-                "{what}: fetched from elsewhere: {state}"
-            );
-        }
-    }
-
-    /// Runs axe-core on the page; fails on a serious or critical violation. The results are
-    /// saved as `axe-<name>.json`; returns the counts of violations by impact.
-    async fn axe(&self, axe_source: &str, name: &str) -> Value {
-        self.script(&format!("{axe_source}\n;return typeof axe;"), json!([]))
-            .await;
-        let result = self
-            .async_script(
-                "const done = arguments[arguments.length - 1];\
-                 axe.run(document, {resultTypes: ['violations']})\
-                   .then(r => done(JSON.stringify({\
-                     version: r.testEngine.version,\
-                     violations: r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,\
-                       nodes: v.nodes.map(n => n.target.join(' '))})),\
-                     passes: r.passes.length})))\
-                   .catch(e => done(JSON.stringify({error: String(e)})));",
-            )
-            .await;
-        let result: Value = serde_json::from_str(result.as_str().unwrap()).unwrap();
-        assert!(result["error"].is_null(), "axe failed on {name}: {result}");
-        std::fs::write(
-            artifacts().join(format!("axe-{name}.json")),
-            serde_json::to_string_pretty(&result).unwrap(),
-        )
-        .unwrap();
-        let violations = result["violations"].as_array().unwrap();
-        let serious: Vec<&Value> = violations
-            .iter()
-            .filter(|v| v["impact"] == "serious" || v["impact"] == "critical")
-            .collect();
-        assert!(
-            serious.is_empty(),
-            "axe {}: serious or critical violations on {name}: {serious:#?}",
-            result["version"]
-        );
-        eprintln!(
-            "axe {} on {name}: {} violations (none serious or critical): {}",
-            result["version"],
-            violations.len(),
-            violations
-                .iter()
-                .map(|v| format!("{} ({})", v["id"], v["impact"]))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        result
-    }
-
-    async fn quit(mut self) {
-        let path = self.path("");
-        let _ = self
-            .client
-            .delete(format!("{}{path}", self.base))
-            .send()
-            .await;
-        self.session.clear();
-    }
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        // A session still open (the test failed): close it, so Chromium exits cleanly.
-        if !self.session.is_empty() {
-            let _ = delete_session(&self.base, &self.session);
-        }
-        // Then end chromedriver's process group (chromedriver and any Chromium left).
-        let _ = Command::new("kill")
-            .args(["-TERM", "--", &format!("-{}", self.driver.id())])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
-    }
-}
-
-/// `DELETE /session/{id}` with a blocking, bounded HTTP/1.1 request (for `Drop`, where
-/// nothing can be awaited).
-fn delete_session(base: &str, session: &str) -> std::io::Result<()> {
-    use std::io::{Read as _, Write as _};
-    let addr = base.trim_start_matches("http://");
-    let addr: std::net::SocketAddr = addr
-        .parse()
-        .map_err(|_| std::io::Error::other("not an address"))?;
-    let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    write!(
-        stream,
-        "DELETE /session/{session} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut answer = Vec::new();
-    let _ = stream.read_to_end(&mut answer);
-    Ok(())
-}
-
-/// axe-core's source, installed from npm into `target/test-artifacts/axe` once (the test
-/// fails when npm cannot fetch it: an accessibility check that did not run is not a pass).
-fn axe_source() -> String {
-    static INSTALL: Mutex<()> = Mutex::new(());
-    let _once = INSTALL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let prefix = artifacts().parent().unwrap().join("axe");
-    let file = prefix.join("node_modules/axe-core/axe.min.js");
-    if !std::fs::metadata(&file).is_ok_and(|m| m.len() > 100_000) {
-        let npm = required_npm();
-        std::fs::create_dir_all(&prefix).unwrap();
-        let (code, output) = run_bounded(
-            Command::new(npm)
-                .arg("install")
-                .arg("--prefix")
-                .arg(&prefix)
-                .args(["axe-core@4", "--no-audit", "--no-fund", "--no-save"]),
-            Duration::from_secs(180),
-        );
-        assert_eq!(
-            code, 0,
-            "could not install axe-core with `npm install axe-core@4` (is the npm registry \
-             reachable?); the accessibility check cannot run:\n{output}"
-        );
-    }
-    let source = std::fs::read_to_string(&file)
-        .unwrap_or_else(|e| panic!("axe-core is not at {} ({e})", file.display()));
-    assert!(
-        source.contains("axe v4."),
-        "not axe-core 4: {}",
-        file.display()
-    );
-    source
-}
-
-fn required_npm() -> PathBuf {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("npm"))
-            .find(|p| p.is_file())
-    });
-    found.unwrap_or_else(|| {
-        panic!("npm is not installed: the accessibility test installs axe-core with it (install Node.js and npm)")
-    })
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_forms_work_in_chromium_and_every_page_passes_axe() {
-    required("chromium");
-    required("chromedriver");
-    let axe = tokio::task::spawn_blocking(axe_source).await.unwrap();
+    browser::required("chromium");
+    browser::required("chromedriver");
+    let axe = tokio::task::spawn_blocking(browser::axe_source)
+        .await
+        .unwrap();
     let node = TestNode::start().await;
     acme(&node).await;
     let browser = Browser::start().await;
@@ -1376,7 +827,8 @@ async fn the_forms_work_in_chromium_and_every_page_passes_axe() {
         "What we will never ask for",
         "How to check a call",
         "How to report a call",
-        "Coming soon",
+        "check the call",
+        "report the call",
         "Stop marketing calls",
     ] {
         assert!(
@@ -1384,6 +836,7 @@ async fn the_forms_work_in_chromium_and_every_page_passes_axe() {
             "the brand page does not say {said:?}:\n{text}"
         );
     }
+    assert!(!text.contains("Coming soon"), "{text}");
     browser.assert_rendered(&origin, "brand page").await;
     browser.screenshot("webdriver-brand-page").await;
     results.push(browser.axe(&axe, "brand-page").await);
@@ -1467,7 +920,7 @@ async fn the_forms_work_in_chromium_and_every_page_passes_axe() {
     eprintln!(
         "axe: {} pages checked, results and screenshots in {}",
         results.len(),
-        artifacts().display()
+        browser::artifacts().display()
     );
     node.stop().await;
 }

@@ -65,6 +65,31 @@ impl FromRequest<Arc<AppState>> for AdminRequest {
     type Rejection = Problem;
 
     async fn from_request(request: Request, state: &Arc<AppState>) -> Result<Self, Problem> {
+        Self::extract(request, state, Scope::Admin).await
+    }
+}
+
+/// A request of a brand's dialler or app (the `calls` scope, or `admin`): otherwise like
+/// [`AdminRequest`].
+#[derive(Debug)]
+pub struct CallsRequest(pub AdminRequest);
+
+impl FromRequest<Arc<AppState>> for CallsRequest {
+    type Rejection = Problem;
+
+    async fn from_request(request: Request, state: &Arc<AppState>) -> Result<Self, Problem> {
+        AdminRequest::extract(request, state, Scope::Calls)
+            .await
+            .map(Self)
+    }
+}
+
+impl AdminRequest {
+    async fn extract(
+        request: Request,
+        state: &Arc<AppState>,
+        scope: Scope,
+    ) -> Result<Self, Problem> {
         let peer = request
             .extensions()
             .get::<ConnectInfo<PeerAddr>>()
@@ -75,7 +100,7 @@ impl FromRequest<Arc<AppState>> for AdminRequest {
         let method = request.method().clone();
         let path = request.uri().path().to_owned();
         let headers = request.headers().clone();
-        let caller = authorize(state, &headers, peer, Scope::Admin)?;
+        let caller = authorize(state, &headers, peer, scope)?;
         let body = Bytes::from_request(request, state)
             .await
             .map_err(|e| match e.status() {
@@ -118,6 +143,18 @@ impl AdminRequest {
             return Err(Problem::invalid("the body must be a JSON object"));
         }
         T::deserialize(value).map_err(|e| Problem::invalid(format!("the body is not valid: {e}")))
+    }
+
+    /// Runs a write that changes neither inventory nor brand policy (a registered call):
+    /// once per idempotency key, with no refresh after it.
+    pub(crate) async fn write_only<F>(&self, state: &AppState, write: F) -> Response
+    where
+        F: Future<Output = Result<Reply, Problem>>,
+    {
+        match &self.idempotency {
+            Some(key) => key.run(state.store.as_ref(), unix_now(), write).await,
+            None => write.await.into_response(),
+        }
     }
 
     /// Runs a write: once per idempotency key; on success the node's inventory and brand
@@ -182,11 +219,12 @@ pub async fn v1_layer(
     if !(path.starts_with("/v1/") || path == "/v1") {
         return next.run(request).await;
     }
+    let endpoint = if path == "/v1/check" { "check" } else { "admin" };
     let started = Instant::now();
     let response = problem::problems_for_v1(request, next).await;
     state
         .metrics
-        .observe_request("admin", response.status().as_u16(), started.elapsed());
+        .observe_request(endpoint, response.status().as_u16(), started.elapsed());
     response
 }
 

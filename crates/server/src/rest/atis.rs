@@ -84,6 +84,7 @@ async fn sign(
             }
         })?;
     state.metrics.observe_attestation(signed.attest);
+    state.record_signed(&signed, unix_now());
     let mut identities = signed.identities.into_iter();
     let identity = identities.next().unwrap_or_default();
     // Written directly: the identity needs no JSON escaping beyond what write_str does.

@@ -55,6 +55,7 @@ pub fn brand_json(brand: &Brand, logo_url: Option<&str>) -> Value {
             "code": r.code, "text": r.text, "marketing": r.marketing
         })).collect::<Vec<_>>(),
         "neverAsk": brand.never_ask,
+        "callback": brand.callback.as_ref().map(TelephoneNumber::as_str),
         "logo": brand.logo.as_ref().map(|l| json!({
             "url": logo_url,
             "contentType": l.content_type,
@@ -77,6 +78,9 @@ struct BrandBody {
     call_reasons: Vec<ReasonBody>,
     #[serde(default)]
     never_ask: Vec<String>,
+    /// The number customers should call back on.
+    #[serde(default)]
+    callback: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -109,11 +113,19 @@ fn brand_fields(body: BrandBody) -> Result<BrandFields, Problem> {
     for (i, s) in body.never_ask.iter().enumerate() {
         printable(&format!("neverAsk[{i}]"), s, rules::MAX_LONG_TEXT)?;
     }
+    let callback = body
+        .callback
+        .as_deref()
+        .map(|c| {
+            TelephoneNumber::parse(c).map_err(|e| Problem::invalid(format!("callback: {e}")))
+        })
+        .transpose()?;
     Ok(BrandFields {
         legal_name: body.legal_name,
         display_name: body.display_name,
         call_reasons: reasons,
         never_ask: body.never_ask,
+        callback,
     })
 }
 

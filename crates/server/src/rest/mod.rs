@@ -5,6 +5,7 @@ pub mod admin;
 pub mod atis;
 pub mod auth;
 pub mod brands;
+pub mod calls;
 pub mod certs;
 pub mod errors;
 pub mod health;
@@ -42,6 +43,10 @@ pub struct AppState {
     pub brands: Arc<BrandCache>,
     /// Brand events, written in the background.
     pub events: EventSink,
+    /// The call registry's writer: calls signed for brands, recorded in the background.
+    pub recorder: crate::registry::CallRecorder,
+    /// Customers' call checks.
+    pub checker: crate::check::Checker,
     /// The delegation CA issuing partners' delegate certificates (RFC 9060), if any.
     pub delegation: Option<Arc<pki::issue::DelegationCa>>,
     /// The STI-AS.
@@ -90,6 +95,28 @@ impl AppState {
             "rcd": rcd,
         });
         self.events.record(brand, evidence.kind, detail, call.now);
+    }
+
+    /// Records a call signed for a brand in the call registry, in the background (one
+    /// entry per called number).
+    pub fn record_signed(&self, signed: &engine::signing::Signed, now: i64) {
+        let (Some(grant), Some((orig, dest))) = (&signed.brand, &signed.brand_call) else {
+            return;
+        };
+        for called in dest {
+            self.recorder.record(store::NewCall {
+                brand: grant.brand.brand.id,
+                partner: grant.partner,
+                calling: *orig,
+                called: *called,
+                reason: grant.reason.as_ref().map(|r| r.code.clone()),
+                agent_ref: None,
+                agent_name: None,
+                source: store::CallSource::Signed,
+                started_at: now,
+                code: None,
+            });
+        }
     }
 
     /// Counts a signing refused by brand policy and records it as an event of the brand
@@ -197,6 +224,32 @@ pub fn endpoints() -> Vec<Endpoint> {
             get(brands::list_events),
         ),
         endpoint("/v1/dno", &["PUT"], put(brands::replace_dno)),
+        endpoint("/v1/check", &["POST"], post(calls::check)),
+        endpoint(
+            "/v1/brands/{slug}/calls",
+            &["POST"],
+            post(calls::register),
+        ),
+        endpoint(
+            "/v1/brands/{slug}/calls/{id}",
+            &["GET"],
+            get(calls::get_call),
+        ),
+        endpoint(
+            "/v1/brands/{slug}/calls/{id}/end",
+            &["POST"],
+            post(calls::end_call),
+        ),
+        endpoint(
+            "/v1/brands/{slug}/call-status",
+            &["POST"],
+            post(calls::call_status),
+        ),
+        endpoint(
+            "/v1/brands/{slug}/scripts",
+            &["GET"],
+            get(calls::scripts),
+        ),
         endpoint(
             "/v1/api-keys",
             &["GET", "POST"],
@@ -218,6 +271,16 @@ pub fn endpoints() -> Vec<Endpoint> {
             post(crate::web::brand::opt_out),
         ),
         endpoint(
+            "/brands/{slug}/check",
+            &["GET", "POST"],
+            get(crate::web::check::form).post(crate::web::check::submit),
+        ),
+        endpoint(
+            "/brands/{slug}/report",
+            &["GET", "POST"],
+            get(crate::web::check::report_form).post(crate::web::check::report),
+        ),
+        endpoint(
             "/brands/{slug}/preview",
             &["GET"],
             get(crate::web::preview::brand_demo),
@@ -237,8 +300,9 @@ pub fn router(state: Arc<AppState>) -> Router {
     let timeout = Duration::from_millis(state.config.http.request_timeout_ms);
     let mut router = Router::new();
     for e in endpoints() {
-        // Only the admin API has writes to detach; the call path pays nothing for it.
-        let handler = if e.path.starts_with("/v1/") {
+        // Only the admin API has writes to detach; the call path and the public check
+        // (which writes nothing but a code's use) pay nothing for it.
+        let handler = if e.path.starts_with("/v1/") && e.path != "/v1/check" {
             e.handler
                 .route_layer(axum::middleware::from_fn(detach_writes))
         } else {

@@ -42,6 +42,8 @@ pub enum ProblemType {
     UnsupportedMediaType,
     /// 422: the idempotency key was used before for a different request.
     IdempotencyKeyReused,
+    /// 429: a rate limit was reached (`Retry-After` says when to try again).
+    TooManyRequests,
     /// 500: an internal failure (logged, not described).
     Internal,
     /// 503: a dependency (the database) is unavailable.
@@ -50,7 +52,7 @@ pub enum ProblemType {
 
 impl ProblemType {
     /// Every type, for documentation and tests.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::InvalidRequest,
         Self::Unauthenticated,
         Self::Forbidden,
@@ -61,6 +63,7 @@ impl ProblemType {
         Self::PayloadTooLarge,
         Self::UnsupportedMediaType,
         Self::IdempotencyKeyReused,
+        Self::TooManyRequests,
         Self::Internal,
         Self::Unavailable,
     ];
@@ -106,6 +109,11 @@ impl ProblemType {
                 "idempotency-key-reused",
                 "Idempotency key reused",
             ),
+            Self::TooManyRequests => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-requests",
+                "Too many requests",
+            ),
             Self::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -137,6 +145,7 @@ impl ProblemType {
             StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge,
             StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::UnsupportedMediaType,
             StatusCode::SERVICE_UNAVAILABLE => Self::Unavailable,
+            StatusCode::TOO_MANY_REQUESTS => Self::TooManyRequests,
             s if s.is_client_error() => Self::InvalidRequest,
             _ => Self::Internal,
         }

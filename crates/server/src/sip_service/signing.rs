@@ -95,6 +95,7 @@ pub(super) fn answer(
             SipServiceError::from(e)
         })?;
     state.metrics.observe_attestation(signed.attest);
+    state.record_signed(&signed, iat);
     for identity in &signed.identities {
         response = response.with_header(HeaderName::IDENTITY, identity)?;
     }

@@ -52,7 +52,8 @@ pub(crate) fn find(state: &AppState, slug: &str) -> Option<Arc<BrandInfo>> {
     state.brands.get().by_slug(slug).cloned()
 }
 
-fn unknown_brand(slug: &str) -> Response {
+/// The 404 page for a slug no brand has.
+pub(crate) fn unknown_brand(slug: &str) -> Response {
     error_page(
         StatusCode::NOT_FOUND,
         "Page not found",
@@ -205,6 +206,9 @@ async fn brand_page(state: &AppState, slug: &str) -> Response {
          <p>A number or a name on the screen alone can be faked. If you are in any doubt, hang \
          up and call us back on one of the numbers listed above. Never call back a number the \
          caller gives you.</p>\n\
+         <p><strong><a href=\"/brands/{slug}/check\">Check a call now</a></strong>: enter the \
+         number on your screen and your own number, or the code the caller read out, and see \
+         at once whether {name} is really calling you.</p>\n\
          <p>To tell us about a suspicious call, see \
          <a href=\"#report\">how to report a call</a>.</p>"
     );
@@ -217,15 +221,17 @@ async fn brand_page(state: &AppState, slug: &str) -> Response {
     }
     body.push_str("</section>\n");
 
-    // How to report a call: a placeholder until reporting opens.
+    // How to report a call: through the check page, or straight to the report form.
     let _ = writeln!(
         body,
         "<section id=\"report\" aria-labelledby=\"report-h\">\n\
          <h2 id=\"report-h\">How to report a call</h2>\n\
-         <p class=\"notice\"><strong>Coming soon:</strong> reporting a suspicious call on this \
-         page opens soon. There is no report form yet.</p>\n\
-         <p>Until then, if a call claimed to be from {name} and you are not sure it was, hang \
-         up and call us on one of the numbers listed above to tell us about it.</p>\n\
+         <p>If a call said it was from {name} and you are not sure it was, \
+         <a href=\"/brands/{slug}/check\">check the call</a> first. When the check finds that \
+         the call was not ours, it lets you report it in one step.</p>\n\
+         <p>If you already know the call was not from us, \
+         <a href=\"/brands/{slug}/report\">report the call</a> directly. Your report goes to \
+         our security team; we do not ask for your name.</p>\n\
          </section>"
     );
 

@@ -103,6 +103,28 @@ dl.detail dt{font-weight:600;margin-top:0.5rem}\
 dl.detail dd{margin:0;overflow-wrap:anywhere}\
 code{font-family:ui-monospace,\"DejaVu Sans Mono\",monospace;font-size:0.9em;overflow-wrap:anywhere}\
 footer{max-width:40rem;margin:0 auto;padding:1rem;color:#4a4f57;font-size:0.9rem}\
+.answer{display:flex;gap:0.75rem;align-items:flex-start;border:2px solid #6b7079;border-radius:0.75rem;padding:1rem;margin:1rem 0;background:#fff;font-size:1.125rem}\
+.answer p{margin:0}\
+.answer svg{width:2rem;height:2rem;flex:none}\
+.answer.yes{border-color:#1a7f37;background:#ecf7ee}\
+.answer.yes svg{color:#1a7f37}\
+.answer.no{border-color:#b3261e;background:#fdeceb}\
+.answer.no svg{color:#b3261e}\
+.answer.wait{border-color:#8a5a00;background:#fff6e0}\
+.answer.wait svg{color:#8a5a00}\
+.err h2{font-size:1.1rem;color:#1b1b1b}\
+.err ul{margin:0;padding-left:1.25rem}\
+.err a{color:#8c1d17;font-weight:600}\
+p.err.field{margin:0.25rem 0;padding:0.4rem 0.6rem}\
+a.tel{font-weight:700;white-space:nowrap;font-variant-numeric:tabular-nums}\
+button.report{background:#b3261e}\
+button.report:hover{background:#8c1d17}\
+fieldset{border:0;padding:0;margin:1rem 0 0;min-width:0}\
+legend{font-weight:600;padding:0;margin-bottom:0.25rem}\
+.choice{display:flex;align-items:center;gap:0.6rem;min-height:44px}\
+.choice input{width:1.5rem;height:1.5rem;flex:none;margin:0;accent-color:#0a4fbf}\
+.choice label{margin:0;font-weight:400}\
+textarea.prose{font-family:inherit;font-size:1rem}\
 @media (min-width:40rem){h1{font-size:2rem}main{padding:1.5rem}}\
 ";
 

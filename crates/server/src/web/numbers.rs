@@ -9,56 +9,7 @@ use engine::brand::BrandIndex;
 use passport::TelephoneNumber;
 use store::{BrandId, BrandNumberKind, NumberBlock, Store, StoreError};
 
-/// `12155551212` as `+1 215-555-1212` (North American numbering); any other number as `+`,
-/// its country code, and the rest in groups of three (from the right) and four at the end
-/// (`442079460958` as `+44 207 946 0958`).
-pub fn readable(tn: &str) -> String {
-    if tn.is_empty() || !tn.bytes().all(|b| b.is_ascii_digit()) {
-        return tn.to_owned();
-    }
-    if tn.len() == 11
-        && let Some(rest) = tn.strip_prefix('1')
-        && let (Some(area), Some(exchange), Some(line)) =
-            (rest.get(..3), rest.get(3..6), rest.get(6..))
-    {
-        return format!("+1 {area}-{exchange}-{line}");
-    }
-    let (cc, national) = tn.split_at(country_code_len(tn).min(tn.len()));
-    let mut out = String::with_capacity(tn.len() + 8);
-    out.push('+');
-    out.push_str(cc);
-    let (head, tail) = national.split_at(national.len().saturating_sub(4));
-    // Groups of three counted from the right: a shorter group comes first.
-    let lead = head.len() % 3;
-    for (i, c) in head.chars().enumerate() {
-        if i == 0 || (i + 3 - lead) % 3 == 0 {
-            out.push(' ');
-        }
-        out.push(c);
-    }
-    if !tail.is_empty() {
-        out.push(' ');
-        out.push_str(tail);
-    }
-    out
-}
-
-/// The length of the E.164 country code `tn` starts with (ITU-T E.164 assignments: codes
-/// are prefix-free, 1 to 3 digits).
-fn country_code_len(tn: &str) -> usize {
-    const TWO_DIGITS: &[&str] = &[
-        "20", "27", "30", "31", "32", "33", "34", "36", "39", "40", "41", "43", "44", "45", "46",
-        "47", "48", "49", "51", "52", "53", "54", "55", "56", "57", "58", "60", "61", "62", "63",
-        "64", "65", "66", "81", "82", "84", "86", "90", "91", "92", "93", "94", "95", "98",
-    ];
-    if tn.starts_with('1') || tn.starts_with('7') {
-        1
-    } else if TWO_DIGITS.iter().any(|cc| tn.starts_with(cc)) {
-        2
-    } else {
-        3
-    }
-}
+pub use engine::call_check::readable;
 
 /// Consecutive numbers of one length: one or more blocks merged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

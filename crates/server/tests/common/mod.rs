@@ -1,12 +1,15 @@
 //! Helpers for the server's end-to-end tests: a real node on 127.0.0.1 with its data in a
 //! temp dir, an HTTP client whose every request is bounded in time, PASSporT decoding that
-//! does not use callproof's own decoder, a small x5u server, and bounded child processes.
+//! does not use callproof's own decoder, a small x5u server, and bounded child processes;
+//! [`browser`]: headless Chromium with axe-core, for the page tests.
 
 #![allow(
     dead_code,
     unreachable_pub,
     reason = "each test crate uses its own subset of these helpers"
 )]
+
+pub mod browser;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -167,6 +170,26 @@ impl TestNode {
         let response = request.send().await.unwrap();
         let status = response.status().as_u16();
         (status, response.text().await.unwrap())
+    }
+
+    /// POSTs `fields` as an HTML form would (`application/x-www-form-urlencoded`): status,
+    /// headers, body text.
+    pub async fn post_form(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> (u16, reqwest::header::HeaderMap, String) {
+        let response = self
+            .client
+            .post(self.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form_body(fields))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        (status, headers, response.text().await.unwrap())
     }
 
     /// GETs `path`: status, headers, body text.
@@ -542,4 +565,24 @@ impl Drop for StaticServer {
 /// A path inside the node's temp dir.
 pub fn path_in(node: &TestNode, name: &str) -> PathBuf {
     node.dir.path().join(name)
+}
+
+/// `application/x-www-form-urlencoded` of `fields`, in order (a name may repeat).
+pub fn form_body(fields: &[(&str, &str)]) -> String {
+    fn enc(s: &str) -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
+                    char::from(b).to_string()
+                }
+                b' ' => "+".to_owned(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    }
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
 }
