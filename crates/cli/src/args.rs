@@ -270,6 +270,10 @@ pub struct BrandFieldArgs {
     /// Something the brand never asks for on a call, e.g. "your PIN". Repeat for several.
     #[arg(long = "never-ask", value_name = "TEXT")]
     pub never_ask: Vec<String>,
+    /// The number customers should call back on, shown when a call check says "not us",
+    /// e.g. +18005550199.
+    #[arg(long, value_name = "NUMBER")]
+    pub callback: Option<String>,
 }
 
 /// `callproof brand create`.

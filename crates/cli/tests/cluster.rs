@@ -474,6 +474,25 @@ fn a_node_killed_under_load_loses_no_acknowledged_write_postgres() {
 
 /// Brand policy written through one node is enforced by the other: an opt-out and a
 /// partner's revocation reach node B within 5 s.
+/// Creates brand "bank" of customer "bank" with `fields` (reasons, call-back number),
+/// listed on 13125550000..+100.
+fn bank_brand(node: &Node, fields: Value) {
+    let mut brand = json!({"slug": "bank", "customer": "bank", "legalName": "Bank plc",
+        "displayName": "Bank"});
+    brand
+        .as_object_mut()
+        .unwrap()
+        .extend(fields.as_object().unwrap().clone());
+    let (status, body) = node.post("/v1/brands", &brand, None);
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = node.post(
+        "/v1/brands/bank/numbers",
+        &json!({"kind": "listed", "numbers": [{"start": "13125550000", "count": 100}]}),
+        None,
+    );
+    assert_eq!(status, 201, "{body}");
+}
+
 #[test]
 fn brand_policy_changes_reach_every_node_within_five_seconds() {
     let db = Database::create();
@@ -498,21 +517,12 @@ fn brand_policy_changes_reach_every_node_within_five_seconds() {
     );
     assert_eq!(status, 201, "{key}");
     let key = key["key"].as_str().unwrap().to_owned();
-    let (status, body) = a.post(
-        "/v1/brands",
-        &json!({"slug": "bank", "customer": "bank", "legalName": "Bank plc",
-            "displayName": "Bank", "callReasons": [
-                {"code": "offers", "text": "Offers", "marketing": true},
-                {"code": "fraud-alert", "text": "Fraud alert"}]}),
-        None,
+    bank_brand(
+        &a,
+        json!({"callReasons": [
+            {"code": "offers", "text": "Offers", "marketing": true},
+            {"code": "fraud-alert", "text": "Fraud alert"}]}),
     );
-    assert_eq!(status, 201, "{body}");
-    let (status, body) = a.post(
-        "/v1/brands/bank/numbers",
-        &json!({"kind": "listed", "numbers": [{"start": "13125550000", "count": 100}]}),
-        None,
-    );
-    assert_eq!(status, 201, "{body}");
     let (status, partner) = a.post(
         "/v1/brands/bank/partners",
         &json!({"customer": "callco", "numbers": [{"start": "13125550000", "count": 10}]}),
@@ -565,4 +575,143 @@ fn brand_policy_changes_reach_every_node_within_five_seconds() {
     let revoke_took = started.elapsed();
     assert!(revoke_took < Duration::from_secs(5), "{revoke_took:?}");
     eprintln!("opt-out reached node B in {opt_out_took:?}, revocation in {revoke_took:?}");
+}
+
+/// An INVITE over UDP from `from` to `to`, sent to the SIP signing service at `sip`; the
+/// answer's status line and headers.
+fn invite_over_udp(sip: std::net::SocketAddr, from: &str, to: &str) -> String {
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let local = socket.local_addr().unwrap();
+    let call_id = format!("{}@cluster.test", rand_hex());
+    let message = format!(
+        "INVITE sip:+{to}@{sip} SIP/2.0\r\n\
+         Via: SIP/2.0/UDP {local};branch=z9hG4bK{branch}\r\n\
+         Max-Forwards: 70\r\n\
+         From: <sip:+{from}@{local}>;tag={tag}\r\n\
+         To: <sip:+{to}@{sip}>\r\n\
+         Call-ID: {call_id}\r\n\
+         CSeq: 1 INVITE\r\n\
+         Contact: <sip:+{from}@{local}>\r\n\
+         Call-Info: <https://bank.example/reasons>;purpose=call-reason;call-reason=\"fraud-alert\"\r\n\
+         Content-Length: 0\r\n\r\n",
+        branch = rand_hex(),
+        tag = rand_hex(),
+    );
+    socket.send_to(message.as_bytes(), sip).unwrap();
+    let mut buf = vec![0u8; 65_536];
+    loop {
+        let n = socket.recv(&mut buf).expect("an answer to the INVITE");
+        let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+        // Skip a provisional 100 Trying, if any.
+        if !text.starts_with("SIP/2.0 1") {
+            return text;
+        }
+    }
+}
+
+/// A brand's call signed by the SIP signer of node A is "calling you now" on node B's check
+/// page and API (shared PostgreSQL) within a second; a pair never called is "not us".
+#[test]
+fn a_call_signed_over_sip_on_one_node_is_calling_now_on_another_within_a_second() {
+    let db = Database::create();
+    let dir = tempfile::tempdir().unwrap();
+    let pki = pki(dir.path());
+    let storage = format!("kind = \"postgres\"\npostgres_url = \"{}\"", db.url());
+    let replay = format!("kind = \"redis\"\nredis_url = \"{}\"", redis_url());
+    let (pa, pb, sip_port) = (free_port(), free_port(), free_port());
+    let (ca, cb) = (dir.path().join("a.toml"), dir.path().join("b.toml"));
+    write_config(&ca, &dir.path().join("a"), pa, &storage, &replay, &pki);
+    write_config(&cb, &dir.path().join("b"), pb, &storage, &replay, &pki);
+    // Node A runs the SIP signing service; both share the rate limits in Redis.
+    let shared_limits = format!(
+        "[check]\nrate_limit = \"redis\"\nredis_url = \"{}\"\n",
+        redis_url()
+    );
+    let a_text = std::fs::read_to_string(&ca).unwrap().replacen(
+        "signing_listen = \"\"",
+        &format!("signing_listen = \"127.0.0.1:{sip_port}\""),
+        1,
+    ) + &shared_limits;
+    std::fs::write(&ca, a_text).unwrap();
+    let b_text = std::fs::read_to_string(&cb).unwrap() + &shared_limits;
+    std::fs::write(&cb, b_text).unwrap();
+    let a = Node::start(&ca, pa, &dir.path().join("a.log"));
+    let b = Node::start(&cb, pb, &dir.path().join("b.log"));
+
+    // The bank's SBC sends INVITEs from loopback; the brand lists 13125550000..+100.
+    assert_eq!(
+        a.post("/v1/customers", &json!({"name": "bank"}), None).0,
+        201
+    );
+    let (status, body) = a.post(
+        "/v1/customers/bank/trunks",
+        &json!({"cidr": "127.0.0.1/32"}),
+        None,
+    );
+    assert!(status == 200 || status == 201, "{status} {body}");
+    bank_brand(
+        &a,
+        json!({"callback": "+18005550199",
+            "callReasons": [{"code": "fraud-alert", "text": "Fraud alert"}]}),
+    );
+    // Node B knows the brand (its policy poll) before the call.
+    retry("node B to learn the brand", || {
+        let (status, _) = b.post(
+            "/v1/check",
+            &json!({"brand": "bank", "callingNumber": "+13125550001",
+                "calledNumber": "+12125550100"}),
+            None,
+        );
+        (status == 200).then_some(())
+    });
+
+    let sip: std::net::SocketAddr = format!("127.0.0.1:{sip_port}").parse().unwrap();
+    let answer = invite_over_udp(sip, "13125550001", "12125551213");
+    assert!(answer.starts_with("SIP/2.0 302"), "{answer}");
+    assert!(answer.contains("Identity:"), "{answer}");
+    let signed_at = Instant::now();
+
+    let check = |calling: &str, called: &str| {
+        let (status, body) = b.post(
+            "/v1/check",
+            &json!({"brand": "bank", "callingNumber": calling, "calledNumber": called}),
+            None,
+        );
+        assert_eq!(status, 200, "{body}");
+        body
+    };
+    let deadline = signed_at + Duration::from_secs(1);
+    let seen = loop {
+        let body = check("+13125550001", "+12125551213");
+        if body["answer"] == "calling-now" {
+            break body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "node B did not see the call within 1 s: {body}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let took = signed_at.elapsed();
+    assert_eq!(seen["reason"]["text"], "Fraud alert", "{seen}");
+    assert_eq!(seen["callingNumber"], "13125550001");
+
+    // The check page of node B says the same in plain words.
+    let page = reqwest::blocking::Client::new()
+        .post(format!("{}/brands/bank/check", b.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("calling=%2B1+312+555+0001&called=%2B1+212+555+1213")
+        .send()
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().unwrap();
+    assert!(page.contains("is calling you now"), "{page}");
+
+    // Another number on the screen, or another called number: not us.
+    assert_eq!(check("+13125550002", "+12125551213")["answer"], "not-us");
+    assert_eq!(check("+13125550001", "+12125559999")["answer"], "not-us");
+    eprintln!("the SIP-signed call was calling-now on node B after {took:?}");
 }

@@ -169,9 +169,7 @@ impl SigningService {
             .or_else(|| request.customer.as_ref().map(|c| c.origid.clone()))
             .unwrap_or_else(|| GATEWAY_ORIGID.to_owned());
         let signer = self.signer.load();
-        let brand_call = grant
-            .as_ref()
-            .map(|_| (request.orig, request.dest.clone()));
+        let brand_call = grant.as_ref().map(|_| (request.orig, request.dest.clone()));
         let separate = match (&grant, self.rcd_mode) {
             (Some(g), RcdMode::Separate) => Some(rcd_claims(
                 g,

@@ -240,6 +240,18 @@ impl Checker {
         .await
     }
 
+    /// Counts a report to the public report API (`POST /v1/reports`) from `client` at `now`,
+    /// refusing it past `per_hour` (a counter of its own, apart from the check pages').
+    pub async fn limit_api_report(
+        &self,
+        client: IpAddr,
+        per_hour: u64,
+        now: i64,
+    ) -> Result<(), CheckError> {
+        let key = format!("report-api:client:{client}");
+        self.limit(&[(&key, 3600, per_hour, "report")], now).await
+    }
+
     /// Bumps every counter, then refuses if any is over its limit. The limiter failing
     /// lets the check through (customers still get answers) and is logged.
     async fn limit(

@@ -31,6 +31,8 @@ pub struct Config {
     pub verification: VerificationConfig,
     /// Customers' call checks and the call registry.
     pub check: CheckConfig,
+    /// Reports of suspicious calls.
+    pub reports: ReportsConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -47,6 +49,7 @@ impl Default for Config {
             signing: SigningConfig::default(),
             verification: VerificationConfig::default(),
             check: CheckConfig::default(),
+            reports: ReportsConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -271,6 +274,35 @@ impl Default for CheckConfig {
     }
 }
 
+/// `[reports]`: reports of suspicious calls (the public report API, the check pages and
+/// verification evidence).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportsConfig {
+    /// Reports to `POST /v1/reports` per client address per hour (the counters of
+    /// `[check] rate_limit`).
+    pub per_client_per_hour: u64,
+    /// Reports are kept this many days after they were received, then deleted; a report of a
+    /// call older than this is refused.
+    pub retention_days: u32,
+}
+
+impl Default for ReportsConfig {
+    fn default() -> Self {
+        Self {
+            per_client_per_hour: 20,
+            retention_days: 365,
+        }
+    }
+}
+
+impl ReportsConfig {
+    /// The retention period in seconds.
+    pub fn retention_secs(&self) -> i64 {
+        i64::from(self.retention_days) * 86_400
+    }
+}
+
 /// `[signing]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -480,6 +512,12 @@ impl Config {
         {
             return invalid("check rate limits must be at least 1".into());
         }
+        if self.reports.per_client_per_hour == 0 {
+            return invalid("reports.per_client_per_hour must be at least 1".into());
+        }
+        if !(1..=36_500).contains(&self.reports.retention_days) {
+            return invalid("reports.retention_days must be between 1 and 36500".into());
+        }
         if self.signing.certificate_chain.is_some() != self.signing.private_key.is_some() {
             return invalid("signing.certificate_chain and signing.private_key go together".into());
         }
@@ -555,6 +593,7 @@ fn apply_env(root: &mut toml::Table, key: &str, raw: &str) -> Result<(), String>
         "signing",
         "verification",
         "check",
+        "reports",
         "log",
     ];
     let (section, field) = match sections.iter().find(|s| key.starts_with(&format!("{s}_"))) {
@@ -668,6 +707,7 @@ mod tests {
                 ("CALLPROOF_STORAGE_POSTGRES_URL", "postgres://x@y/z"),
                 ("CALLPROOF_REPLAY_REJECT", "true"),
                 ("CALLPROOF_VERIFICATION_MAX_AGE_SECS", "30"),
+                ("CALLPROOF_REPORTS_PER_CLIENT_PER_HOUR", "1000"),
                 ("CALLPROOF_DATA_DIR", "/var/lib/callproof"),
                 ("CALLPROOF_TEST_POSTGRES_URL", "ignored"),
                 ("OTHER", "ignored"),
@@ -678,6 +718,7 @@ mod tests {
         assert_eq!(c.storage.kind, StorageKind::Postgres);
         assert!(c.replay.reject);
         assert_eq!(c.verification.max_age_secs, 30);
+        assert_eq!(c.reports.per_client_per_hour, 1000);
         assert_eq!(c.data_dir, PathBuf::from("/var/lib/callproof"));
         assert!(!c.loopback_only());
     }
@@ -694,6 +735,9 @@ mod tests {
         assert!(err.to_string().contains("no_such_key"), "{err}");
         let err = Config::load(None, env(&[("CALLPROOF_STORAGE_KIND", "postgres")])).unwrap_err();
         assert!(err.to_string().contains("postgres_url"), "{err}");
+        let err =
+            Config::load(None, env(&[("CALLPROOF_REPORTS_RETENTION_DAYS", "0")])).unwrap_err();
+        assert!(err.to_string().contains("retention_days"), "{err}");
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("c.toml");
         std::fs::write(&file, "[http]\nlisten = 5\n").unwrap();

@@ -62,6 +62,12 @@ struct CheckLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReportLabels {
+    channel: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct AttestLabels {
     attest: &'static str,
 }
@@ -86,6 +92,7 @@ pub struct Metrics {
     checks: Family<CheckLabels, Counter>,
     checks_limited: Family<KindLabels, Counter>,
     registry_calls: Family<KindLabels, Counter>,
+    reports: Family<ReportLabels, Counter>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -120,6 +127,14 @@ impl Metrics {
         let checks = Family::<CheckLabels, Counter>::default();
         let checks_limited = Family::<KindLabels, Counter>::default();
         let registry_calls = Family::<KindLabels, Counter>::default();
+        let reports = Family::<ReportLabels, Counter>::default();
+        registry.register(
+            "reports",
+            "Reports of suspicious calls received, by channel (check-page, api, verification) \
+             and outcome (stored; replayed: a repeat of a stored report, nothing stored; \
+             dropped: verification evidence shed under load; failed: the store refused it)",
+            reports.clone(),
+        );
         registry.register(
             "checks",
             "Customer call checks, by brand and answer (calling-now, called-recently, not-us, \
@@ -201,6 +216,7 @@ impl Metrics {
             checks,
             checks_limited,
             registry_calls,
+            reports,
             brand_refusals,
             rich_call,
             cert_cache,
@@ -304,6 +320,14 @@ impl Metrics {
         self.registry_calls
             .get_or_create(&KindLabels { kind: outcome })
             .inc_by(n);
+    }
+
+    /// Counts a report received through `channel` (a [`store::ReportChannel`] name) with
+    /// `outcome`: `stored`, `replayed`, `dropped` or `failed`.
+    pub fn observe_report(&self, channel: &'static str, outcome: &'static str) {
+        self.reports
+            .get_or_create(&ReportLabels { channel, outcome })
+            .inc();
     }
 
     /// Counts a signing.

@@ -295,7 +295,7 @@ impl Node {
             store: Arc::clone(&store),
             inventory: inventory.clone(),
             brands: Arc::clone(&brands),
-            events: EventSink::new(Arc::clone(&store)),
+            events: EventSink::new(Arc::clone(&store), Arc::clone(&metrics)),
             delegation,
             signing: Arc::clone(&signing),
             verification,
@@ -318,6 +318,30 @@ impl Node {
                         tick.tick().await;
                         if let Err(e) = store.purge_calls(unix_now() - keep).await {
                             tracing::warn!(error = %e, "old calls could not be purged");
+                        }
+                    }
+                };
+                tokio::select! {
+                    () = purge => {}
+                    () = stop.cancelled() => {}
+                }
+            });
+        }
+        // Reports are kept for the retention period only.
+        {
+            let store = Arc::clone(&store);
+            let keep = state.config.reports.retention_secs();
+            let stop = shutdown.clone();
+            tasks.spawn(async move {
+                let purge = async {
+                    let mut tick = tokio::time::interval(REPORT_PURGE);
+                    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                    loop {
+                        tick.tick().await;
+                        match store.purge_reports(unix_now() - keep).await {
+                            Ok(0) => {}
+                            Ok(n) => tracing::info!(reports = n, "reports past retention deleted"),
+                            Err(e) => tracing::warn!(error = %e, "old reports could not be purged"),
                         }
                     }
                 };
@@ -605,6 +629,8 @@ fn unix_now() -> i64 {
 const BRAND_POLL: Duration = Duration::from_secs(1);
 /// How often a node deletes calls older than the registry keeps.
 const REGISTRY_PURGE: Duration = Duration::from_secs(60);
+/// How often a node deletes reports past their retention (and once at start).
+const REPORT_PURGE: Duration = Duration::from_secs(3600);
 
 /// Gives the logo checker this node's brands' logos, so their `rcdi` digests are checked
 /// without fetching them from this node over the network.

@@ -29,6 +29,10 @@ macro_rules! report_columns {
 }
 pub(crate) use report_columns;
 
+/// Reports deleted per statement when purging: a purge of a year's backlog runs as many
+/// short writes, not one long one.
+pub(crate) const PURGE_BATCH: i64 = 5_000;
+
 /// A call as stored, before its numbers and source are checked.
 pub(crate) struct CallRow {
     pub(crate) id: i64,

@@ -5,7 +5,8 @@
 //!
 //! Every inventory write is one transaction that also bumps the inventory version, and every
 //! brand policy write bumps the policy version, so nodes that cache them in memory see a
-//! change by polling one integer; opt-outs are followed through a commit-ordered change log.
+//! change by polling one integer; opt-outs are followed through a commit-ordered change log,
+//! and reports by their ids, which follow commit order too.
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -301,6 +302,16 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         before: Option<ReportId>,
         limit: u32,
     ) -> Result<Vec<Report>, StoreError>;
+    /// Reports of every brand with ids above `after` (`ReportId(0)`: from the start), at most
+    /// `limit`, in id order: how nodes follow new reports. Ids follow commit order, so the
+    /// last id read is a safe cursor: a later call never returns a report that should have
+    /// come before it (on PostgreSQL the read waits for reports being written to commit).
+    async fn reports_after(&self, after: ReportId, limit: u32) -> Result<Vec<Report>, StoreError>;
+    /// A report by id.
+    async fn report(&self, id: ReportId) -> Result<Option<Report>, StoreError>;
+    /// Deletes reports received before `received_before` (Unix seconds), in batches so other
+    /// writes are not held up; returns how many. Ids are never reused.
+    async fn purge_reports(&self, received_before: i64) -> Result<u64, StoreError>;
 }
 
 /// A random UUID v4 string, from the OS random source.

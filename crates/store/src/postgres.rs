@@ -1,7 +1,8 @@
 //! The shared backend: PostgreSQL through a `deadpool-postgres` pool. Inventory writes, brand
 //! policy writes and opt-out writes each take a transaction-scoped advisory lock of their
 //! kind, so concurrent nodes cannot both pass an overlap check for the same numbers, and
-//! opt-out changes are numbered in commit order.
+//! opt-out changes are numbered in commit order. Report writers share a lock that a reader
+//! following reports by id takes alone, so no report commits behind its cursor.
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr as _;
@@ -22,8 +23,8 @@ use crate::brand_rows::{
     stored_tn, to_json,
 };
 use crate::call_rows::{
-    CallRow, ReportRow, asked_to_string, call_columns, call_not_found, check_batch_codes,
-    code_conflict, new_report, partner_not_found, referenced, report_columns,
+    CallRow, PURGE_BATCH, ReportRow, asked_to_string, call_columns, call_not_found,
+    check_batch_codes, code_conflict, new_report, partner_not_found, referenced, report_columns,
 };
 use crate::calls::{CallCode, CallId, CallRecord, NewCall, NewReport, Report, ReportId};
 use crate::model::{
@@ -44,6 +45,12 @@ const POLICY_LOCK: i64 = 0x0063_7070_6f6c;
 
 /// Advisory-lock key for opt-out writes ("cpopt"): it makes `opt_out_log.seq` commit-ordered.
 const OPT_OUT_LOCK: i64 = 0x0063_706f_7074;
+
+/// Advisory-lock key for reports ("cprpt"): report writers hold it shared from before they
+/// draw an id until they commit, so many write at once; a reader following reports by id
+/// takes it exclusively, which waits until every id drawn so far is committed (or rolled
+/// back) and keeps new ones from being drawn until its snapshot is taken.
+const REPORT_LOCK: i64 = 0x0063_7072_7074;
 
 /// The PostgreSQL store.
 #[derive(Clone)]
@@ -1455,6 +1462,13 @@ impl Store for PgStore {
         if let Some(brand) = report.brand {
             require_brand(&tx, brand).await?;
         }
+        // The id is drawn under the shared report lock, held until the commit: see
+        // [`REPORT_LOCK`].
+        let lock = tx
+            .prepare_cached("SELECT pg_advisory_xact_lock_shared($1)")
+            .await
+            .map_err(map_pg)?;
+        tx.execute(&lock, &[&REPORT_LOCK]).await.map_err(map_pg)?;
         // ON CONFLICT waits for a concurrent writer of the same key to finish; the SELECT
         // that follows (a new snapshot at READ COMMITTED) then sees the winner's row.
         let insert = tx
@@ -1545,6 +1559,70 @@ impl Store for PgStore {
         }
         .map_err(map_pg)?;
         rows.iter().map(report_from_row).collect()
+    }
+
+    async fn reports_after(&self, after: ReportId, limit: u32) -> Result<Vec<Report>, StoreError> {
+        let mut client = self.client().await?;
+        // A sequence hands out ids in the order writers ask, not the order they commit: a
+        // report committed later may carry a smaller id than one already read. Holding the
+        // report lock exclusively, the query's snapshot (taken after the lock) sees every id
+        // drawn before it, so none can appear behind the cursor later.
+        let tx = locked_tx(&mut client, REPORT_LOCK).await?;
+        let s = tx
+            .prepare_cached(concat!(
+                "SELECT ",
+                report_columns!(),
+                " FROM reports WHERE id > $1 ORDER BY id LIMIT $2"
+            ))
+            .await
+            .map_err(map_pg)?;
+        let rows = tx
+            .query(&s, &[&after.0, &i64::from(limit)])
+            .await
+            .map_err(map_pg)?;
+        tx.commit().await.map_err(map_pg)?;
+        rows.iter().map(report_from_row).collect()
+    }
+
+    async fn report(&self, id: ReportId) -> Result<Option<Report>, StoreError> {
+        let client = self.client().await?;
+        let s = client
+            .prepare_cached(concat!(
+                "SELECT ",
+                report_columns!(),
+                " FROM reports WHERE id = $1"
+            ))
+            .await
+            .map_err(map_pg)?;
+        client
+            .query_opt(&s, &[&id.0])
+            .await
+            .map_err(map_pg)?
+            .as_ref()
+            .map(report_from_row)
+            .transpose()
+    }
+
+    async fn purge_reports(&self, received_before: i64) -> Result<u64, StoreError> {
+        let client = self.client().await?;
+        let s = client
+            .prepare_cached(
+                "DELETE FROM reports WHERE id IN (SELECT id FROM reports \
+                 WHERE received_at < $1 ORDER BY id LIMIT $2)",
+            )
+            .await
+            .map_err(map_pg)?;
+        let mut total = 0;
+        loop {
+            let n = client
+                .execute(&s, &[&received_before, &PURGE_BATCH])
+                .await
+                .map_err(map_pg)?;
+            total += n;
+            if n < PURGE_BATCH.unsigned_abs() {
+                return Ok(total);
+            }
+        }
     }
 }
 

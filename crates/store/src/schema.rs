@@ -359,4 +359,14 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         CREATE INDEX reports_brand ON reports (brand_id, id);
     ",
     },
+    Migration {
+        version: 5,
+        // Reports are kept for a retention period and purged by the time they were received.
+        sqlite: "
+        CREATE INDEX reports_received_at ON reports (received_at);
+    ",
+        postgres: "
+        CREATE INDEX reports_received_at ON reports (received_at);
+    ",
+    },
 ];

@@ -19,8 +19,8 @@ use crate::brand_rows::{
     stored_tn, to_json,
 };
 use crate::call_rows::{
-    CallRow, ReportRow, asked_to_string, call_columns, call_not_found, check_batch_codes,
-    code_conflict, new_report, partner_not_found, referenced, report_columns,
+    CallRow, PURGE_BATCH, ReportRow, asked_to_string, call_columns, call_not_found,
+    check_batch_codes, code_conflict, new_report, partner_not_found, referenced, report_columns,
 };
 use crate::calls::{CallId, CallRecord, NewCall, NewReport, Report, ReportId};
 use crate::model::{
@@ -1412,6 +1412,67 @@ impl Store for SqliteStore {
         })
         .await
     }
+
+    async fn reports_after(&self, after: ReportId, limit: u32) -> Result<Vec<Report>, StoreError> {
+        // Writes are serialised on the one connection and each commits before the next
+        // starts, so ids (AUTOINCREMENT: never reused) are drawn in commit order.
+        self.try_run(move |c| {
+            let mut s = c
+                .prepare_cached(concat!(
+                    "SELECT ",
+                    report_columns!(),
+                    " FROM reports WHERE id > ?1 ORDER BY id LIMIT ?2"
+                ))
+                .map_err(backend)?;
+            let rows = s
+                .query_map(params![after.0, i64::from(limit)], report_row)
+                .map_err(backend)?;
+            let mut out = Vec::new();
+            for row in rows {
+                out.push(row.map_err(backend)?.into_report()?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn report(&self, id: ReportId) -> Result<Option<Report>, StoreError> {
+        self.try_run(move |c| {
+            c.prepare_cached(concat!(
+                "SELECT ",
+                report_columns!(),
+                " FROM reports WHERE id = ?1"
+            ))
+            .map_err(backend)?
+            .query_row([id.0], report_row)
+            .optional()
+            .map_err(backend)?
+            .map(ReportRow::into_report)
+            .transpose()
+        })
+        .await
+    }
+
+    async fn purge_reports(&self, received_before: i64) -> Result<u64, StoreError> {
+        let mut total = 0;
+        loop {
+            // One batch per turn on the connection: other writes go in between.
+            let n = self
+                .run(move |c| {
+                    c.prepare_cached(
+                        "DELETE FROM reports WHERE id IN (SELECT id FROM reports \
+                         WHERE received_at < ?1 ORDER BY id LIMIT ?2)",
+                    )?
+                    .execute(params![received_before, PURGE_BATCH])
+                    .map(|n| n as u64)
+                })
+                .await?;
+            total += n;
+            if n < PURGE_BATCH.unsigned_abs() {
+                return Ok(total);
+            }
+        }
+    }
 }
 
 /// Whether a brand's call holds a code digest unused and unexpired at a time (brand, digest,
@@ -1671,6 +1732,8 @@ mod tests {
             })
             .await
             .unwrap();
-        assert_eq!(versions, vec![1, 2, 3, 4]);
+        let all: Vec<i64> = MIGRATIONS.iter().map(|m| m.version).collect();
+        assert_eq!(versions, all);
+        assert_eq!(all, (1..=5).collect::<Vec<i64>>());
     }
 }

@@ -163,6 +163,9 @@ suite!(
     purging_deletes_calls_started_before,
     reports_are_stored_once_per_idempotency_key_and_paged_newest_first,
     calls_and_reports_of_unknown_brands_are_not_found,
+    reports_are_read_by_id_and_followed_in_id_order_across_brands,
+    purging_reports_deletes_those_received_before_and_never_reuses_ids,
+    concurrent_report_writers_and_a_following_reader_see_every_report_once,
 );
 
 async fn customers_are_created_once_by_name(s: &dyn Store) {
@@ -1838,4 +1841,187 @@ async fn calls_and_reports_of_unknown_brands_are_not_found(s: &dyn Store) {
         .unwrap();
     assert!(created);
     assert_eq!(stored.brand, Some(a.id));
+}
+
+async fn reports_are_read_by_id_and_followed_in_id_order_across_brands(s: &dyn Store) {
+    let acme = s.create_customer("Acme", None).await.unwrap();
+    let a = s
+        .create_brand("acme-bank", acme.id, &fields("Acme Bank"), T0)
+        .await
+        .unwrap();
+    let b = s
+        .create_brand("bravo", acme.id, &fields("Bravo"), T0)
+        .await
+        .unwrap();
+    assert!(s.reports_after(ReportId(0), 10).await.unwrap().is_empty());
+    assert_eq!(s.report(ReportId(1)).await.unwrap(), None);
+
+    let mut all = Vec::new();
+    for i in 0..7i64 {
+        let brand = [Some(a.id), Some(b.id), None][(i % 3) as usize];
+        let report = NewReport {
+            calling: Some(tn("12155550100")),
+            asked: vec![Asked::Card],
+            channel: ReportChannel::Verification,
+            idempotency_key: Some(format!("verification:{i}")),
+            ..new_report(brand, &format!("report {i}"), T0 + i)
+        };
+        all.push(s.create_report(&report).await.unwrap().0);
+    }
+    // By id: exactly what was stored; an unknown id is none.
+    for r in &all {
+        assert_eq!(s.report(r.id).await.unwrap().as_ref(), Some(r));
+    }
+    let last = all.last().unwrap().id;
+    assert_eq!(s.report(ReportId(last.0 + 1)).await.unwrap(), None);
+
+    // Followed from the start in pages: every brand's (and none's), oldest first, each once.
+    assert_eq!(s.reports_after(ReportId(0), 100).await.unwrap(), all);
+    let mut seen = Vec::new();
+    let mut cursor = ReportId(0);
+    loop {
+        let page = s.reports_after(cursor, 3).await.unwrap();
+        let Some(next) = page.last() else { break };
+        assert!(page.len() <= 3);
+        cursor = next.id;
+        seen.extend(page);
+    }
+    assert_eq!(seen, all);
+    assert_eq!(
+        s.reports_after(all[3].id, 2).await.unwrap(),
+        all[4..6].to_vec()
+    );
+    assert!(s.reports_after(last, 10).await.unwrap().is_empty());
+    assert!(s.reports_after(ReportId(0), 0).await.unwrap().is_empty());
+
+    // A repeated key adds nothing to follow.
+    let repeat = NewReport {
+        idempotency_key: Some("verification:0".into()),
+        ..new_report(Some(a.id), "again", T0 + 100)
+    };
+    assert_eq!(
+        s.create_report(&repeat).await.unwrap(),
+        (all[0].clone(), false)
+    );
+    assert!(s.reports_after(last, 10).await.unwrap().is_empty());
+}
+
+async fn purging_reports_deletes_those_received_before_and_never_reuses_ids(s: &dyn Store) {
+    let acme = s.create_customer("Acme", None).await.unwrap();
+    let a = s
+        .create_brand("acme-bank", acme.id, &fields("Acme Bank"), T0)
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for i in 0..5i64 {
+        let report = NewReport {
+            idempotency_key: Some(format!("api:{i}")),
+            ..new_report(Some(a.id), &format!("report {i}"), T0 + i * 100)
+        };
+        ids.push(s.create_report(&report).await.unwrap().0.id);
+    }
+    assert_eq!(
+        s.purge_reports(T0).await.unwrap(),
+        0,
+        "none received before T0"
+    );
+    // Received strictly before T0 + 200: the first two.
+    assert_eq!(s.purge_reports(T0 + 200).await.unwrap(), 2);
+    assert_eq!(s.report(ids[0]).await.unwrap(), None);
+    assert_eq!(s.report(ids[1]).await.unwrap(), None);
+    let left: Vec<ReportId> = s
+        .reports_after(ReportId(0), 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(left, ids[2..].to_vec());
+    assert_eq!(s.purge_reports(T0 + 200).await.unwrap(), 0);
+
+    // The newest purged too: the next report still gets a larger id (a follower's cursor
+    // stays valid), and a purged report's key is free again.
+    assert_eq!(s.purge_reports(T0 + 10_000).await.unwrap(), 3);
+    assert!(s.reports_after(ReportId(0), 100).await.unwrap().is_empty());
+    let (again, created) = s
+        .create_report(&NewReport {
+            idempotency_key: Some("api:4".into()),
+            ..new_report(Some(a.id), "after the purge", T0 + 20_000)
+        })
+        .await
+        .unwrap();
+    assert!(created);
+    assert!(again.id > ids[4], "{} after {}", again.id, ids[4]);
+    assert_eq!(s.reports_after(ids[4], 10).await.unwrap(), vec![again]);
+}
+
+/// Guards the report cursor: ids must follow commit order, or a node following reports while
+/// writers commit out of order skips a report for good.
+async fn concurrent_report_writers_and_a_following_reader_see_every_report_once(s: &dyn Store) {
+    const WRITERS: usize = 3;
+    const REPORTS: usize = 40;
+    let acme = s.create_customer("Acme", None).await.unwrap();
+    let brand = s
+        .create_brand("acme-bank", acme.id, &fields("Acme Bank"), T0)
+        .await
+        .unwrap()
+        .id;
+    let finished = AtomicUsize::new(0);
+
+    let writer = |w: usize| {
+        let finished = &finished;
+        async move {
+            let mut created = 0;
+            for i in 0..REPORTS {
+                // Some with a key, some repeated, some for no brand.
+                let key = (i % 4 != 3).then(|| format!("api:{w}:{}", i - i % 2));
+                let report = NewReport {
+                    idempotency_key: key,
+                    ..new_report(
+                        (i % 5 != 0).then_some(brand),
+                        &format!("writer {w} report {i}"),
+                        T0 + i as i64,
+                    )
+                };
+                if s.create_report(&report).await.unwrap().1 {
+                    created += 1;
+                }
+            }
+            finished.fetch_add(1, Ordering::SeqCst);
+            created
+        }
+    };
+
+    let reader = async {
+        let mut seen = Vec::new();
+        let mut cursor = ReportId(0);
+        loop {
+            // Read the flag before the page: once every writer is done, one more empty page
+            // means nothing is left.
+            let done = finished.load(Ordering::SeqCst) == WRITERS;
+            let page = s.reports_after(cursor, 5).await.unwrap();
+            match page.last() {
+                Some(last) => {
+                    cursor = last.id;
+                    seen.extend(page);
+                }
+                None if done => break seen,
+                None => tokio::time::sleep(std::time::Duration::from_millis(1)).await,
+            }
+        }
+    };
+
+    let (c0, c1, c2, seen) = tokio::join!(writer(0), writer(1), writer(2), reader);
+    let all = s.reports_after(ReportId(0), u32::MAX).await.unwrap();
+    assert_eq!(all.len(), c0 + c1 + c2);
+    assert!(
+        seen.windows(2).all(|w| w[0].id < w[1].id),
+        "each report once, in order"
+    );
+    assert_eq!(
+        seen.iter().map(|r| r.id).collect::<Vec<_>>(),
+        all.iter().map(|r| r.id).collect::<Vec<_>>(),
+        "the following reader missed reports"
+    );
+    assert_eq!(seen, all);
 }

@@ -13,6 +13,7 @@ use anyhow::{Context as _, anyhow, bail};
 use engine::brand_rules::{
     self as rules, LOGO_TYPES, MAX_DISPLAY_NAME, MAX_LONG_TEXT, clip, printable,
 };
+use passport::TelephoneNumber;
 use passport::rcd::{DigestAlg, integrity_digest};
 use serde_json::{Value, json};
 use server::config::Config;
@@ -127,6 +128,14 @@ fn brand_fields(args: &BrandFieldArgs) -> anyhow::Result<BrandFields> {
     for s in &args.never_ask {
         check(printable("--never-ask", s, MAX_LONG_TEXT));
     }
+    let callback = match args.callback.as_deref().map(TelephoneNumber::parse) {
+        Some(Ok(tn)) => Some(tn),
+        Some(Err(e)) => {
+            check(Err(format!("--callback: {e}")));
+            None
+        }
+        None => None,
+    };
     if !problems.is_empty() {
         bail!("{}", problems.join("\n"));
     }
@@ -135,6 +144,7 @@ fn brand_fields(args: &BrandFieldArgs) -> anyhow::Result<BrandFields> {
         display_name: args.display_name.clone(),
         call_reasons: reasons,
         never_ask: args.never_ask.clone(),
+        callback,
     })
 }
 
@@ -315,6 +325,13 @@ pub(crate) fn show(args: &BrandShowArgs) -> anyhow::Result<ExitCode> {
             format!("  customer      {customer}"),
             format!("  legal name    {}", brand.legal_name),
             format!("  display name  {}", brand.display_name),
+            format!(
+                "  call back on  {}",
+                brand
+                    .callback
+                    .as_ref()
+                    .map_or_else(|| "not set".to_owned(), |tn| format!("+{}", tn.as_str()))
+            ),
         ];
         if brand.call_reasons.is_empty() {
             lines.push("  reasons       none".to_owned());

@@ -1,11 +1,15 @@
 //! Helpers shared by the end-to-end tests: running the real `callproof` binary (and other
 //! programs) with a hang guard, a development PKI in a temp dir, and a small HTTP(S) server
-//! on 127.0.0.1 whose every loop is bounded, to serve x5u certificate chains.
+//! on 127.0.0.1 whose every loop is bounded, to serve x5u certificate chains; [`serve`]:
+//! `callproof serve` as a child process to kill and restart, and a PostgreSQL database of
+//! a test's own.
 
 #![allow(
     dead_code,
     reason = "each test crate uses its own subset of these helpers"
 )]
+
+pub(crate) mod serve;
 
 use std::collections::HashMap;
 use std::ffi::OsStr;

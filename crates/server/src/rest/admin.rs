@@ -219,7 +219,11 @@ pub async fn v1_layer(
     if !(path.starts_with("/v1/") || path == "/v1") {
         return next.run(request).await;
     }
-    let endpoint = if path == "/v1/check" { "check" } else { "admin" };
+    let endpoint = match path {
+        "/v1/check" => "check",
+        "/v1/reports" => "reports",
+        _ => "admin",
+    };
     let started = Instant::now();
     let response = problem::problems_for_v1(request, next).await;
     state

@@ -195,7 +195,7 @@ async fn verify(
     };
     let verdict = state.verification.verify(&identities, &call).await;
     state.metrics.observe_verdict(&verdict);
-    state.verification_evidence(&verdict, &call);
+    state.verification_evidence(&verdict, &call, &identities);
     let response = verdict.response();
     let (brand, brand_withheld) = match verdict.rcd {
         RcdOutcome::Absent => (None, None),

@@ -116,9 +116,7 @@ fn brand_fields(body: BrandBody) -> Result<BrandFields, Problem> {
     let callback = body
         .callback
         .as_deref()
-        .map(|c| {
-            TelephoneNumber::parse(c).map_err(|e| Problem::invalid(format!("callback: {e}")))
-        })
+        .map(|c| TelephoneNumber::parse(c).map_err(|e| Problem::invalid(format!("callback: {e}"))))
         .transpose()?;
     Ok(BrandFields {
         legal_name: body.legal_name,

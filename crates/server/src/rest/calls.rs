@@ -175,9 +175,8 @@ pub async fn check(
         // commit and the answer's metrics.
         let task_state = Arc::clone(&state);
         let slug = body.brand.clone();
-        let task = tokio::spawn(async move {
-            task_state.checker.check(&slug, &query, client, now).await
-        });
+        let task =
+            tokio::spawn(async move { task_state.checker.check(&slug, &query, client, now).await });
         match task.await {
             Ok(result) => result,
             Err(e) => return Problem::internal(&e).into_response(),

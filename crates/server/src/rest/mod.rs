@@ -12,6 +12,7 @@ pub mod health;
 pub mod idempotency;
 pub mod openapi;
 pub mod problem;
+pub mod reports;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -66,11 +67,15 @@ pub struct AppState {
 
 impl AppState {
     /// Records what a verified call shows a brand's security team (a Do-Not-Originate or
-    /// listed number spoofed, Rich Call Data that failed), in the background.
+    /// listed number spoofed, Rich Call Data that failed), in the background: an event of the
+    /// brand, and a report (channel `verification`), stored once per kind, numbers and
+    /// PASSporT `iat` (read from `identities`, the call's Identity header values; else the
+    /// request's time).
     pub fn verification_evidence(
         &self,
         verdict: &engine::verification::Verdict,
         call: &passport::verify::CallContext,
+        identities: &[String],
     ) {
         let Some(evidence) = verdict.evidence else {
             return;
@@ -95,6 +100,17 @@ impl AppState {
             "rcd": rcd,
         });
         self.events.record(brand, evidence.kind, detail, call.now);
+        let iat = crate::events::passport_iat(identities)
+            .or(call.request_time)
+            .unwrap_or(call.now);
+        self.events.report(crate::events::evidence_report(
+            brand,
+            evidence.kind,
+            &call.from,
+            &call.to,
+            iat,
+            call.now,
+        ));
     }
 
     /// Records a call signed for a brand in the call registry, in the background (one
@@ -225,11 +241,8 @@ pub fn endpoints() -> Vec<Endpoint> {
         ),
         endpoint("/v1/dno", &["PUT"], put(brands::replace_dno)),
         endpoint("/v1/check", &["POST"], post(calls::check)),
-        endpoint(
-            "/v1/brands/{slug}/calls",
-            &["POST"],
-            post(calls::register),
-        ),
+        endpoint("/v1/reports", &["POST"], post(reports::create)),
+        endpoint("/v1/brands/{slug}/calls", &["POST"], post(calls::register)),
         endpoint(
             "/v1/brands/{slug}/calls/{id}",
             &["GET"],
@@ -245,11 +258,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             &["POST"],
             post(calls::call_status),
         ),
-        endpoint(
-            "/v1/brands/{slug}/scripts",
-            &["GET"],
-            get(calls::scripts),
-        ),
+        endpoint("/v1/brands/{slug}/scripts", &["GET"], get(calls::scripts)),
         endpoint(
             "/v1/api-keys",
             &["GET", "POST"],

@@ -63,7 +63,7 @@ pub(super) async fn answer(
     let state = &service.state;
     let verdict = state.verification.verify(&identities, &call).await;
     state.metrics.observe_verdict(&verdict);
-    state.verification_evidence(&verdict, &call);
+    state.verification_evidence(&verdict, &call, &identities);
 
     let failure = verdict.first_failure();
     match (failure, state.config.sip.verification_failure) {

@@ -1159,6 +1159,9 @@ pub async fn report(
     };
     match state.store.create_report(&report).await {
         Ok((_, created)) => {
+            state
+                .metrics
+                .observe_report("check-page", if created { "stored" } else { "replayed" });
             let body = thanks_html(&info, !created);
             page(
                 StatusCode::OK,
