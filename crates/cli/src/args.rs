@@ -105,6 +105,14 @@ pub enum BenchMode {
     /// `POST /v1/check`), for a side-by-side figure. `--target` is secsipidx; PASSporTs are
     /// signed through `--signer`.
     SecsipidxVerify,
+    /// Customers' call checks (`POST /v1/check`) for `--brand`: a share of them
+    /// (`--registered-share`) on calls the bench registered first, which must answer
+    /// "calling-now", the rest on random called numbers, which must answer "not-us"; each
+    /// from one of `--clients` addresses sent in `X-Forwarded-For` (start the server with
+    /// `[check] trusted_proxies` holding the bench's address, e.g. 127.0.0.0/8). A 429 or a
+    /// wrong answer is an error. The ratio is to the raw ES256 *sign* ceiling: a check signs
+    /// nothing, so it says how many checks the CPU time of one signature buys.
+    Check,
 }
 
 /// `callproof bench`.
@@ -130,8 +138,9 @@ pub struct BenchArgs {
     /// must stay fresh.
     #[arg(long, short = 'd', default_value_t = 10)]
     pub duration: u64,
-    /// Total requests per second to offer (open loop; latency counts from the scheduled
-    /// send time). Default: as fast as the connections go (closed loop).
+    /// Total requests per second to offer (open loop: a request held back by a late answer
+    /// counts its latency from when it was due). Default: as fast as the connections go
+    /// (closed loop).
     #[arg(long)]
     pub rate: Option<u64>,
     /// REST requests each connection sends at once (HTTP/1.1 pipelining); 1: none.
@@ -159,6 +168,26 @@ pub struct BenchArgs {
     /// measured on the load generator's own CPU.
     #[arg(long, value_name = "CPU")]
     pub server_cpu: Option<usize>,
+    /// The brand checked by `--mode check`. Created for the development customer if absent,
+    /// with the listed numbers +12155559000..+12155559099.
+    #[arg(long, default_value = "bench-bank", value_name = "SLUG")]
+    pub brand: String,
+    /// Calls `--mode check` registers before timing (`POST /v1/brands/{slug}/calls`), each
+    /// to a fresh random number. The checks of registered pairs go round them evenly, so
+    /// each pair is checked about rate x share x seconds / N times a run: more than the
+    /// server's `[check] per_number_per_minute` turns into 429s (scripts/bench-check raises
+    /// that limit; the counter is bumped all the same).
+    #[arg(long, default_value_t = 2_000, value_name = "N")]
+    pub registered: usize,
+    /// The share of `--mode check` requests on registered pairs (answer "calling-now"); the
+    /// rest ask about random called numbers (answer "not-us").
+    #[arg(long, default_value_t = 0.2, value_name = "0..1")]
+    pub registered_share: f64,
+    /// Distinct client addresses (10.x.y.z) `--mode check` sends in `X-Forwarded-For`, as
+    /// many customers reaching the server through a load balancer. Each stays under the
+    /// server's `per_client_per_minute` while rate x 60 / N does.
+    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    pub clients: u32,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,

@@ -29,16 +29,18 @@ impl HttpConn {
     }
 
     /// POSTs `body` to `path` and returns the status and the body. Reconnects once when a
-    /// kept-alive connection turns out closed.
+    /// kept-alive connection turns out closed. `extra` is more header lines, each ending
+    /// in CRLF (or empty).
     pub(crate) async fn post(
         &mut self,
         path: &str,
         content_type: &str,
         body: &[u8],
         bearer: Option<&str>,
+        extra: &str,
     ) -> Result<(u16, Vec<u8>), String> {
         self.request.clear();
-        self.push_request(path, content_type, body, bearer);
+        self.push_request(path, content_type, body, bearer, extra);
         let reused = self.stream.is_some();
         match self.round_trip().await {
             Ok(r) => Ok(r),
@@ -51,13 +53,20 @@ impl HttpConn {
     }
 
     /// Appends one request to the bytes to send.
-    fn push_request(&mut self, path: &str, content_type: &str, body: &[u8], bearer: Option<&str>) {
+    fn push_request(
+        &mut self,
+        path: &str,
+        content_type: &str,
+        body: &[u8],
+        bearer: Option<&str>,
+        extra: &str,
+    ) {
         let auth = bearer
             .map(|k| format!("Authorization: Bearer {k}\r\n"))
             .unwrap_or_default();
         self.request.extend_from_slice(
             format!(
-                "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{auth}\r\n",
+                "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{auth}{extra}\r\n",
                 self.authority,
                 body.len()
             )
@@ -81,17 +90,18 @@ impl HttpConn {
         result
     }
 
-    /// Sends all `bodies` at once (HTTP/1.1 pipelining) and reads every answer, in order.
+    /// Sends all `requests` (each a body and its extra header lines, as for
+    /// [`post`](Self::post)) at once (HTTP/1.1 pipelining) and reads every answer, in order.
     pub(crate) async fn post_pipelined(
         &mut self,
         path: &str,
         content_type: &str,
-        bodies: &[&[u8]],
+        requests: &[(&[u8], &str)],
         bearer: Option<&str>,
     ) -> Result<Vec<(u16, Vec<u8>)>, String> {
         self.request.clear();
-        for body in bodies {
-            self.push_request(path, content_type, body, bearer);
+        for (body, extra) in requests {
+            self.push_request(path, content_type, body, bearer, extra);
         }
         if self.stream.is_none() {
             let s = TcpStream::connect(&self.authority)
@@ -112,8 +122,8 @@ impl HttpConn {
             return Err(e);
         }
         self.buf.clear();
-        let mut out = Vec::with_capacity(bodies.len());
-        for _ in 0..bodies.len() {
+        let mut out = Vec::with_capacity(requests.len());
+        for _ in 0..requests.len() {
             match self.read_response().await {
                 Ok(r) => out.push(r),
                 Err(e) => {
