@@ -52,6 +52,10 @@ pub enum Command {
     /// Drive load against a running server and report throughput, latency and the ratio to
     /// the raw ECDSA ceiling measured in this process.
     Bench(BenchArgs),
+    /// Detect robocall and impersonation campaigns in a CSV of calls: score against reference
+    /// labels, print the campaigns, or benchmark at scale.
+    #[command(subcommand)]
+    Campaigns(crate::commands::campaigns::CampaignsCommand),
 }
 
 /// `callproof api-key ...`.

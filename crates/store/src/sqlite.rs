@@ -75,7 +75,10 @@ impl SqliteStore {
                 // Keep each cached statement's query plan: without this SQLite may mark a
                 // statement for re-planning on new bound values, and rusqlite's cache then
                 // re-parses it on every use (a fifth of a call check's cost, measured).
-                c.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+                c.set_db_config(
+                    rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+                    true,
+                )?;
                 c.execute_batch(
                     "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)",
                 )?;

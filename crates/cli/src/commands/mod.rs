@@ -4,6 +4,7 @@ mod api_key;
 mod bench;
 mod bench_http;
 mod brand;
+pub(crate) mod campaigns;
 mod decode;
 mod import;
 mod pki_init;
@@ -54,6 +55,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             BrandCommand::Events(args) => brand::events(&args),
         },
         Command::Bench(args) => bench::run(&args),
+        Command::Campaigns(command) => campaigns::run(&command),
         Command::ApiKey(ApiKeyCommand::Create(args)) => api_key::create(&args),
         Command::ApiKey(ApiKeyCommand::Revoke(args)) => api_key::revoke(&args),
     }
