@@ -14,6 +14,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod campaigns;
 pub mod check;
 pub mod config;
 pub mod dev;

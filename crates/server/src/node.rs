@@ -28,6 +28,7 @@ use tokio_util::sync::CancellationToken;
 
 use engine::rate_limit::{MemoryRateLimiter, RateLimiter, RedisRateLimiter};
 
+use crate::campaigns::CampaignTracker;
 use crate::check::Checker;
 use crate::config::{Config, ReplayKind, StorageKind};
 use crate::metrics::Metrics;
@@ -288,7 +289,11 @@ impl Node {
             config.check.clone(),
             Arc::clone(&metrics),
         );
+        let campaigns = Arc::new(
+            CampaignTracker::new().map_err(|e| StartError::Setup(format!("campaigns: {e}")))?,
+        );
         let state = Arc::new(AppState {
+            campaigns: Arc::clone(&campaigns),
             recorder,
             checker,
             config,
@@ -306,6 +311,27 @@ impl Node {
         });
         let mut tasks = JoinSet::new();
         tasks.spawn(recorder_task);
+        // Reports committed through any node join their campaign here within a poll period.
+        {
+            let store = Arc::clone(&store);
+            let stop = shutdown.clone();
+            tasks.spawn(async move {
+                let follow = async {
+                    let mut tick = tokio::time::interval(CAMPAIGN_POLL);
+                    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                    loop {
+                        tick.tick().await;
+                        if let Err(e) = campaigns.catch_up(store.as_ref()).await {
+                            tracing::warn!(error = %e, "reports could not be read for campaigns");
+                        }
+                    }
+                };
+                tokio::select! {
+                    () = follow => {}
+                    () = stop.cancelled() => {}
+                }
+            });
+        }
         // The registry keeps calls for the recent window only.
         {
             let store = Arc::clone(&store);
@@ -627,6 +653,8 @@ fn unix_now() -> i64 {
 
 /// How often brand policy and opt-outs are read from the store.
 const BRAND_POLL: Duration = Duration::from_secs(1);
+/// How often a node reads new reports for campaign detection.
+const CAMPAIGN_POLL: Duration = Duration::from_millis(500);
 /// How often a node deletes calls older than the registry keeps.
 const REGISTRY_PURGE: Duration = Duration::from_secs(60);
 /// How often a node deletes reports past their retention (and once at start).

@@ -145,7 +145,11 @@ fn check_manages(req: &AdminRequest, brand: &Brand) -> Result<(), Problem> {
 }
 
 /// The brand `slug`, if the caller may manage it.
-async fn managed_brand(state: &AppState, req: &AdminRequest, slug: &str) -> Result<Brand, Problem> {
+pub(crate) async fn managed_brand(
+    state: &AppState,
+    req: &AdminRequest,
+    slug: &str,
+) -> Result<Brand, Problem> {
     let brand = find_brand(state, slug).await?;
     check_manages(req, &brand)?;
     Ok(brand)

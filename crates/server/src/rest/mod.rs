@@ -6,6 +6,7 @@ pub mod atis;
 pub mod auth;
 pub mod brands;
 pub mod calls;
+pub mod campaigns;
 pub mod certs;
 pub mod errors;
 pub mod health;
@@ -48,6 +49,8 @@ pub struct AppState {
     pub recorder: crate::registry::CallRecorder,
     /// Customers' call checks.
     pub checker: crate::check::Checker,
+    /// The campaigns of the reports this node has read.
+    pub campaigns: Arc<crate::campaigns::CampaignTracker>,
     /// The delegation CA issuing partners' delegate certificates (RFC 9060), if any.
     pub delegation: Option<Arc<pki::issue::DelegationCa>>,
     /// The STI-AS.
@@ -241,6 +244,12 @@ pub fn endpoints() -> Vec<Endpoint> {
         ),
         endpoint("/v1/dno", &["PUT"], put(brands::replace_dno)),
         endpoint("/v1/check", &["POST"], post(calls::check)),
+        endpoint("/v1/campaigns", &["GET"], get(campaigns::all_campaigns)),
+        endpoint(
+            "/v1/brands/{slug}/campaigns",
+            &["GET"],
+            get(campaigns::brand_campaigns),
+        ),
         endpoint("/v1/reports", &["POST"], post(reports::create)),
         endpoint("/v1/brands/{slug}/calls", &["POST"], post(calls::register)),
         endpoint(
