@@ -112,6 +112,8 @@ pub struct Checker {
     limiter: Arc<dyn RateLimiter>,
     config: CheckConfig,
     metrics: Arc<Metrics>,
+    /// Unix seconds of the last warning that the limiter failed (one a minute at most).
+    limiter_warned: std::sync::atomic::AtomicI64,
 }
 
 impl Checker {
@@ -129,6 +131,7 @@ impl Checker {
             limiter,
             config,
             metrics,
+            limiter_warned: std::sync::atomic::AtomicI64::new(i64::MIN),
         }
     }
 
@@ -269,7 +272,25 @@ impl Checker {
         let counts = match self.limiter.hit(&keys, now).await {
             Ok(counts) => counts,
             Err(e) => {
-                tracing::warn!(error = %e, "rate limiter unavailable: the check is let through");
+                // Counted every time, logged once a minute: a Redis outage under load must
+                // not flood the log.
+                self.metrics.observe_check_limited("limiter-unavailable");
+                let last = self
+                    .limiter_warned
+                    .load(std::sync::atomic::Ordering::Relaxed);
+                if now.saturating_sub(last) >= 60
+                    && self
+                        .limiter_warned
+                        .compare_exchange(
+                            last,
+                            now,
+                            std::sync::atomic::Ordering::Relaxed,
+                            std::sync::atomic::Ordering::Relaxed,
+                        )
+                        .is_ok()
+                {
+                    tracing::warn!(error = %e, "rate limiter unavailable: checks are let through");
+                }
                 return Ok(());
             }
         };
@@ -307,4 +328,72 @@ fn found(brand: &BrandInfo, call: &CallRecord) -> Found {
 /// The check page of a brand on a node reached at `public_url`.
 pub fn check_url(public_url: &str, slug: &str) -> String {
     format!("{}/brands/{slug}/check", public_url.trim_end_matches('/'))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "test code")]
+
+    use async_trait::async_trait;
+    use engine::rate_limit::RateLimitError;
+    use store::sqlite::SqliteStore;
+
+    use super::*;
+
+    /// A limiter whose backend is down (Redis gone after the node started).
+    #[derive(Debug)]
+    struct Down;
+
+    #[async_trait]
+    impl RateLimiter for Down {
+        async fn hit(&self, _: &[Counter<'_>], _: i64) -> Result<Vec<u64>, RateLimitError> {
+            Err(RateLimitError::Unavailable {
+                detail: "connection refused".into(),
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn checks_go_through_and_are_counted_when_the_limiter_is_down() {
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_memory().await.unwrap());
+        let customer = store.create_customer("acme", None).await.unwrap();
+        let fields = store::BrandFields {
+            legal_name: "Acme Bank plc".into(),
+            display_name: "Acme Bank".into(),
+            call_reasons: vec![],
+            never_ask: vec![],
+            callback: None,
+        };
+        store
+            .create_brand("acme-bank", customer.id, &fields, 0)
+            .await
+            .unwrap();
+        let brands = Arc::new(BrandCache::load(store.as_ref(), "http://x").await.unwrap());
+        let metrics = Arc::new(Metrics::new());
+        let checker = Checker::new(
+            Arc::clone(&store),
+            brands,
+            Arc::new(Down),
+            CheckConfig::default(),
+            Arc::clone(&metrics),
+        );
+        let tn = |s: &str| TelephoneNumber::parse(s).unwrap();
+        let query = Query::Pair {
+            calling: tn("12155551000"),
+            called: tn("12125550100"),
+        };
+        let client: IpAddr = [198, 51, 100, 7].into();
+        for _ in 0..100 {
+            let outcome = checker
+                .check("acme-bank", &query, client, 1_700_000_000)
+                .await
+                .unwrap();
+            assert_eq!(outcome.finding, Finding::NotUs);
+        }
+        let text = metrics.encode(&engine::verifier::CacheStats::default());
+        assert!(
+            text.contains("callproof_checks_limited_total{kind=\"limiter-unavailable\"} 100"),
+            "{text}"
+        );
+    }
 }

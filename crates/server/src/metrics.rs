@@ -143,7 +143,8 @@ impl Metrics {
         );
         registry.register(
             "checks_limited",
-            "Call checks refused by a rate limit, by limit (client, number, code)",
+            "Call checks refused by a rate limit, by limit (client, number, code, report); \
+             limiter-unavailable: let through because the limiter could not answer",
             checks_limited.clone(),
         );
         registry.register(
