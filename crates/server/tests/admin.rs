@@ -864,6 +864,14 @@ async fn every_documented_operation_answers_and_undeclared_methods_get_405() {
         .await
         .expect(201)["id"]
         .to_string();
+    let report = n
+        .post(
+            "/v1/reports",
+            json!({"callingNumber": "12155551000", "text": "A caller asked for my PIN."}),
+        )
+        .await
+        .expect(201)["id"]
+        .to_string();
 
     let concrete = |path: &str| {
         path.replace("/certs/{name}", "/certs/sp.pem")
@@ -871,6 +879,7 @@ async fn every_documented_operation_answers_and_undeclared_methods_get_405() {
             .replace("{slug}", "acme")
             .replace("/partners/{id}", &format!("/partners/{partner}"))
             .replace("/calls/{id}", &format!("/calls/{call}"))
+            .replace("/reports/{id}", &format!("/reports/{report}"))
             .replace("{id}", &id)
     };
     let mut checked = 0;

@@ -42,6 +42,7 @@ async fn reports_form_campaigns_that_the_brands_security_team_sees() {
         .await;
     assert_eq!(status, 201, "{body}");
     let at = now() - 600;
+    let mut ids = Vec::new();
     for (i, text) in SCRIPT.iter().enumerate() {
         let (status, body) = node
             .post_json(
@@ -52,6 +53,7 @@ async fn reports_form_campaigns_that_the_brands_security_team_sees() {
             )
             .await;
         assert_eq!(status, 201, "{body}");
+        ids.push(body["id"].as_i64().unwrap());
     }
     let (status, body) = node
         .post_json(
@@ -92,6 +94,15 @@ async fn reports_form_campaigns_that_the_brands_security_team_sees() {
     );
     assert_eq!(c["first_seen"], at, "{c}");
 
+    // Each report says which campaign it is in.
+    let (status, _, body) = node.get(&format!("/v1/reports/{}", ids[1])).await;
+    assert_eq!(status, 200, "{body}");
+    let report: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(report["campaign"], c["id"], "{report}");
+    assert_eq!(report["brand"], "acme-bank");
+    assert_eq!(report["asked"], json!(["card"]));
+    assert_eq!(report["channel"], "api");
+
     // The operator sees both campaigns.
     let (status, _, body) = node.get("/v1/campaigns").await;
     assert_eq!(status, 200, "{body}");
@@ -119,6 +130,18 @@ async fn reports_form_campaigns_that_the_brands_security_team_sees() {
         .await
         .unwrap();
     let bearer = format!("Bearer {key}");
+    let response = node
+        .client
+        .get(node.url(&format!("/v1/reports/{}", ids[0])))
+        .header("authorization", &bearer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        404,
+        "another brand's report is not there for them"
+    );
     for path in ["/v1/brands/acme-bank/campaigns", "/v1/campaigns"] {
         let response = node
             .client

@@ -1,7 +1,7 @@
 //! Campaigns for security teams: `GET /v1/brands/{slug}/campaigns` (the campaigns whose
-//! reports name the brand; operators and the brand's own keys) and `GET /v1/campaigns`
-//! (every campaign; operators only). Answered from this node's tracker, without a database
-//! round trip.
+//! reports name the brand; operators and the brand's own keys), `GET /v1/campaigns` (every
+//! campaign; operators only), answered from this node's tracker without a database round
+//! trip; and `GET /v1/reports/{id}`, one report with its campaign.
 
 use std::sync::Arc;
 
@@ -87,4 +87,59 @@ pub async fn all_campaigns(
         .into_response();
     }
     answer(&state, None, &page)
+}
+
+/// A stored report as the brand's security team (or an operator) reads it, with the
+/// campaign this node put it in.
+fn report_json(state: &AppState, r: &store::Report) -> Value {
+    let index = state.brands.get();
+    json!({
+        "id": r.id.0,
+        "brand": r.brand.and_then(|b| index.brand(b)).map(|b| b.brand.slug.clone()),
+        "claimedBrand": r.claimed_brand,
+        "callingNumber": r.calling.map(|tn| tn.as_str().to_owned()),
+        "calledNumber": r.called.map(|tn| tn.as_str().to_owned()),
+        "time": r.call_at,
+        "asked": r.asked.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+        "text": r.text,
+        "channel": r.channel.as_str(),
+        "receivedAt": r.received_at,
+        "campaign": state.campaigns.campaign_of(r.id).map(|c| c.get()),
+    })
+}
+
+/// `GET /v1/reports/{id}`: operators read any report; a brand's keys the reports naming
+/// their brand. Any other report is 404 to them, as if it did not exist.
+pub async fn get_report(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    req: AdminRequest,
+) -> Response {
+    let not_found = || {
+        Problem::new(
+            ProblemType::NotFound,
+            format!("no report {:?}", id.chars().take(32).collect::<String>()),
+        )
+        .into_response()
+    };
+    let Ok(n) = id.parse::<i64>() else {
+        return not_found();
+    };
+    let report = match state.store.report(store::ReportId(n)).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return not_found(),
+        Err(e) => return Problem::from(e).into_response(),
+    };
+    if !req.operator {
+        let me = req.caller.customer.as_ref().map(|c| c.id);
+        let index = state.brands.get();
+        let own = report
+            .brand
+            .and_then(|b| index.brand(b))
+            .is_some_and(|b| Some(b.brand.customer) == me);
+        if !own {
+            return not_found();
+        }
+    }
+    Json(report_json(&state, &report)).into_response()
 }

@@ -245,6 +245,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint("/v1/dno", &["PUT"], put(brands::replace_dno)),
         endpoint("/v1/check", &["POST"], post(calls::check)),
         endpoint("/v1/campaigns", &["GET"], get(campaigns::all_campaigns)),
+        endpoint("/v1/reports/{id}", &["GET"], get(campaigns::get_report)),
         endpoint(
             "/v1/brands/{slug}/campaigns",
             &["GET"],
