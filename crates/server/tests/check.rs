@@ -216,7 +216,7 @@ async fn registration_follows_the_signing_policy() {
     )
     .await;
     assert_eq!(status, 403, "{problem}");
-    let (status, _) = register(
+    let (status, brand_call) = register(
         &node,
         json!({"callingNumber": LISTED, "calledNumber": CUSTOMER, "reason": "fraud-alert"}),
         &[],
@@ -298,6 +298,30 @@ async fn registration_follows_the_signing_policy() {
     )
     .await;
     assert_eq!(status, 200, "a loopback operator reads it");
+    let as_partner = |method: reqwest::Method, path: String| {
+        let request = node
+            .client
+            .request(method, node.url(&path))
+            .header("authorization", &auth);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    let own = format!("/v1/brands/acme-bank/calls/{id}");
+    assert_eq!(as_partner(reqwest::Method::GET, own).await, 200);
+    // The brand's own call (a customer's number) is not the partner's to read or end.
+    let other = brand_call["id"].as_i64().unwrap();
+    let theirs = format!("/v1/brands/acme-bank/calls/{other}");
+    assert_eq!(as_partner(reqwest::Method::GET, theirs.clone()).await, 404);
+    assert_eq!(
+        as_partner(reqwest::Method::POST, format!("{theirs}/end")).await,
+        404
+    );
+    let (_, still) = node
+        .post_json(&format!("{theirs}/end"), &json!({}), &[])
+        .await;
+    assert!(
+        still["endedAt"].is_i64(),
+        "the brand itself ends it: {still}"
+    );
     let (status, problem) = node
         .post_json(
             "/v1/brands/acme-bank/call-status",

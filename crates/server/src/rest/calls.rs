@@ -169,21 +169,7 @@ pub async fn check(
     };
     let client = state.checker.client(peer, &headers);
     let now = unix_now();
-    let result = if matches!(query, Query::Code(_)) {
-        // Using a code is a write: it runs to the end even if the client goes away
-        // meanwhile (or the request times out), never stopping between the store's
-        // commit and the answer's metrics.
-        let task_state = Arc::clone(&state);
-        let slug = body.brand.clone();
-        let task =
-            tokio::spawn(async move { task_state.checker.check(&slug, &query, client, now).await });
-        match task.await {
-            Ok(result) => result,
-            Err(e) => return Problem::internal(&e).into_response(),
-        }
-    } else {
-        state.checker.check(&body.brand, &query, client, now).await
-    };
+    let result = state.checker.check(&body.brand, &query, client, now).await;
     match result {
         Ok(outcome) => {
             let mut r =
@@ -255,23 +241,46 @@ fn brand_info(state: &AppState, slug: &str) -> Result<Arc<BrandInfo>, Problem> {
     })
 }
 
-/// Refuses a caller that is neither an operator, the brand's customer, nor (when
-/// `partners`) one of its partners.
-fn check_reads(req: &CallsRequest, brand: &BrandInfo, state: &AppState) -> Result<(), Problem> {
+/// What a caller may see of a brand's calls.
+enum Access {
+    /// Every call: an operator, or the brand's own customer.
+    Brand,
+    /// Only the calls made under these partner authorisations (a partner's calls carry
+    /// customers' numbers of its own campaigns, not the brand's other calls).
+    Partner(Vec<store::PartnerId>),
+}
+
+impl Access {
+    fn sees(&self, call: &CallRecord) -> bool {
+        match self {
+            Self::Brand => true,
+            Self::Partner(ids) => call.partner.is_some_and(|p| ids.contains(&p)),
+        }
+    }
+}
+
+/// What the caller may see of `brand`'s calls; a caller that is neither an operator, the
+/// brand's customer, nor an authorised partner is refused.
+fn access(req: &CallsRequest, brand: &BrandInfo, state: &AppState) -> Result<Access, Problem> {
     let req = &req.0;
     let me = req.caller.customer.as_ref().map(|c| c.id);
+    if req.operator || me == Some(brand.brand.customer) {
+        return Ok(Access::Brand);
+    }
     let now = unix_now();
-    let partner = me.is_some_and(|me| {
-        state
-            .brands
-            .get()
-            .partner_authorisations(brand.brand.id, me)
-            .iter()
-            .any(|p| p.standing(now) == store::Standing::InForce)
-    });
-    if req.operator || me == Some(brand.brand.customer) || partner {
-        Ok(())
-    } else {
+    let partners: Vec<store::PartnerId> = me
+        .map(|me| {
+            state
+                .brands
+                .get()
+                .partner_authorisations(brand.brand.id, me)
+                .iter()
+                .filter(|p| p.standing(now) == store::Standing::InForce)
+                .map(|p| p.id)
+                .collect()
+        })
+        .unwrap_or_default();
+    if partners.is_empty() {
         Err(Problem::new(
             ProblemType::Forbidden,
             format!(
@@ -279,7 +288,30 @@ fn check_reads(req: &CallsRequest, brand: &BrandInfo, state: &AppState) -> Resul
                 brand.brand.slug
             ),
         ))
+    } else {
+        Ok(Access::Partner(partners))
     }
+}
+
+/// The brand's call `id`, if the caller may see it (a call it may not see is not found).
+async fn visible_call(
+    state: &AppState,
+    brand: &BrandInfo,
+    access: &Access,
+    id: &str,
+) -> Result<CallRecord, Problem> {
+    let id = call_id(id)?;
+    state
+        .store
+        .call(brand.brand.id, id)
+        .await?
+        .filter(|c| access.sees(c))
+        .ok_or_else(|| {
+            Problem::new(
+                ProblemType::NotFound,
+                format!("no call {id} of brand {:?}", brand.brand.slug),
+            )
+        })
 }
 
 fn printable_opt(field: &str, s: Option<&String>, max: usize) -> Result<(), Problem> {
@@ -380,11 +412,22 @@ pub async fn register(
                     Err(e) => return Err(e.into()),
                 };
                 state.metrics.observe_registry("registered", 1);
-                let record = state
-                    .store
-                    .call(brand.brand.id, id)
-                    .await?
-                    .ok_or_else(|| Problem::internal(&"a registered call vanished"))?;
+                // The call as written: no need to read it back.
+                let record = CallRecord {
+                    id,
+                    brand: call.brand,
+                    partner: call.partner,
+                    calling: call.calling,
+                    called: call.called,
+                    reason: call.reason,
+                    agent_ref: call.agent_ref,
+                    agent_name: call.agent_name,
+                    source: call.source,
+                    started_at: call.started_at,
+                    ended_at: None,
+                    code_expires_at: call.code.map(|c| c.expires_at),
+                    code_used_at: None,
+                };
                 let mut body = call_json(&state, &brand, &record);
                 if let Some(obj) = body.as_object_mut() {
                     obj.insert("code".into(), json!(code.as_ref().map(CallCode::display)));
@@ -433,14 +476,8 @@ pub async fn get_call(
 ) -> Response {
     let result = async {
         let brand = brand_info(&state, &slug)?;
-        check_reads(&req, &brand, &state)?;
-        let id = call_id(&id)?;
-        let call = state.store.call(brand.brand.id, id).await?.ok_or_else(|| {
-            Problem::new(
-                ProblemType::NotFound,
-                format!("no call {id} of brand {slug:?}"),
-            )
-        })?;
+        let access = access(&req, &brand, &state)?;
+        let call = visible_call(&state, &brand, &access, &id).await?;
         Ok::<_, Problem>(Json(call_json(&state, &brand, &call)).into_response())
     }
     .await;
@@ -456,8 +493,12 @@ pub async fn end_call(
     req.0
         .write_only(&state, async {
             let brand = brand_info(&state, &slug)?;
-            check_reads(&req, &brand, &state)?;
-            let id = call_id(&id)?;
+            let access = access(&req, &brand, &state)?;
+            let id = match access {
+                Access::Brand => call_id(&id)?,
+                // A partner ends only its own calls: look first.
+                Access::Partner(_) => visible_call(&state, &brand, &access, &id).await?.id,
+            };
             let call = state.store.end_call(brand.brand.id, id, unix_now()).await?;
             Ok(Reply::json(
                 StatusCode::OK,
@@ -541,7 +582,7 @@ pub async fn scripts(
 ) -> Response {
     let result = async {
         let brand = brand_info(&state, &slug)?;
-        check_reads(&req, &brand, &state)?;
+        access(&req, &brand, &state)?;
         let reason = match &params.reason {
             Some(r) => Some(brand.reason(r).ok_or_else(|| {
                 Problem::invalid(format!(
