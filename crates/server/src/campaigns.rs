@@ -6,7 +6,7 @@
 //! A node that starts replays every retained report first (in batch, in the background);
 //! until it has caught up, its campaign lists are partial.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use campaigns::{Ask, CampaignId, CampaignSummary, Clusterer, Params, ReportInput};
@@ -30,6 +30,9 @@ struct Inner {
     by_report: HashMap<ReportId, CampaignId>,
     /// Per campaign, how many of its reports named each of callproof's brands.
     brands: HashMap<CampaignId, HashMap<BrandId, u64>>,
+    /// The campaigns whose reports named a brand (lowercase), in the report's brand field,
+    /// its claimed brand or its text: a brand's list summarises only these.
+    by_name: HashMap<String, HashSet<CampaignId>>,
 }
 
 /// A campaign with the callproof brands its reports named.
@@ -50,6 +53,7 @@ impl CampaignTracker {
                 cursor: ReportId(0),
                 by_report: HashMap::new(),
                 brands: HashMap::new(),
+                by_name: HashMap::new(),
             }),
         })
     }
@@ -92,8 +96,9 @@ impl CampaignTracker {
         self.lock().by_report.get(&report).copied()
     }
 
-    /// Campaigns naming `brand` (every campaign with `None`), the most recently active
-    /// first, at most `limit`, with trends as of `now`.
+    /// Campaigns naming `brand` (by id, or by its display name in a report's claimed brand
+    /// or text; every campaign with `None`), the most recently active first, at most
+    /// `limit`, with trends as of `now`.
     pub fn campaigns(
         &self,
         brand: Option<(BrandId, &str)>,
@@ -101,29 +106,40 @@ impl CampaignTracker {
         limit: usize,
     ) -> Vec<TrackedCampaign> {
         let inner = self.lock();
-        let mut out: Vec<TrackedCampaign> = inner
-            .clusterer
-            .campaigns(now)
+        let summaries: Vec<CampaignSummary> = match brand {
+            None => inner.clusterer.campaigns(now),
+            Some((id, name)) => {
+                let mut ids: Vec<CampaignId> = inner
+                    .brands
+                    .iter()
+                    .filter(|(_, named)| named.contains_key(&id))
+                    .map(|(c, _)| *c)
+                    .chain(
+                        inner
+                            .by_name
+                            .get(&name.to_lowercase())
+                            .into_iter()
+                            .flatten()
+                            .copied(),
+                    )
+                    .collect();
+                ids.sort_unstable();
+                ids.dedup();
+                ids.into_iter()
+                    .filter_map(|c| inner.clusterer.campaign(c, now))
+                    .collect()
+            }
+        };
+        let mut out: Vec<TrackedCampaign> = summaries
             .into_iter()
-            .filter_map(|summary| {
-                let named = inner.brands.get(&summary.id);
-                let keep = match brand {
-                    None => true,
-                    Some((id, name)) => {
-                        named.is_some_and(|b| b.contains_key(&id))
-                            || summary
-                                .brands
-                                .iter()
-                                .any(|c| c.value.eq_ignore_ascii_case(name))
-                    }
-                };
-                keep.then(|| {
-                    let mut brands: Vec<(BrandId, u64)> = named
-                        .map(|b| b.iter().map(|(k, v)| (*k, *v)).collect())
-                        .unwrap_or_default();
-                    brands.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-                    TrackedCampaign { summary, brands }
-                })
+            .map(|summary| {
+                let mut brands: Vec<(BrandId, u64)> = inner
+                    .brands
+                    .get(&summary.id)
+                    .map(|b| b.iter().map(|(k, v)| (*k, *v)).collect())
+                    .unwrap_or_default();
+                brands.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                TrackedCampaign { summary, brands }
             })
             .collect();
         out.sort_by(|a, b| {
@@ -151,21 +167,28 @@ impl Inner {
     fn add(&mut self, report: &Report) {
         self.cursor = self.cursor.max(report.id);
         let input = input_of(report);
-        let assignment = match self.clusterer.insert(&input) {
-            Ok(a) => a,
+        let prepared = match self.clusterer.prepare(&input) {
+            Ok(p) => p,
             // A calling number the clusterer cannot read: cluster on the rest.
-            Err(_) => match self.clusterer.insert(&ReportInput {
+            Err(_) => match self.clusterer.prepare(&ReportInput {
                 calling: None,
                 ..input
             }) {
-                Ok(a) => a,
+                Ok(p) => p,
                 Err(e) => {
                     tracing::warn!(report = report.id.0, error = %e, "a report could not be clustered");
                     return;
                 }
             },
         };
+        let assignment = self.clusterer.insert_prepared(&prepared);
         self.by_report.insert(report.id, assignment.campaign);
+        for name in prepared.brands() {
+            self.by_name
+                .entry(name.to_lowercase())
+                .or_default()
+                .insert(assignment.campaign);
+        }
         if let Some(brand) = report.brand {
             *self
                 .brands

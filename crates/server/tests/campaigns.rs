@@ -64,20 +64,38 @@ async fn reports_form_campaigns_that_the_brands_security_team_sees() {
         .await;
     assert_eq!(status, 201, "{body}");
 
+    // Claimed by name only (the reporter did not pick the brand): still the brand's.
+    let (status, body) = node
+        .post_json(
+            "/v1/reports",
+            &json!({"claimedBrand": "ACME BANK", "callingNumber": "+14155550100", "time": at,
+                "text": "We noticed a login from a new device. Read me the code we just sent \
+                         you so we can secure your online banking."}),
+            &[],
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+
     let list = eventually(Duration::from_secs(5), "the reports clustered", || async {
         let (status, _, body) = node.get("/v1/brands/acme-bank/campaigns").await;
         assert_eq!(status, 200, "{body}");
         let v: Value = serde_json::from_str(&body).unwrap();
-        (v["reportsRead"] == 4).then_some(v)
+        (v["reportsRead"] == 5).then_some(v)
     })
     .await;
     let campaigns = list["campaigns"].as_array().unwrap();
     assert_eq!(
         campaigns.len(),
-        1,
-        "only the campaign naming the brand: {list}"
+        2,
+        "only the campaigns naming the brand: {list}"
     );
-    let c = &campaigns[0];
+    let c = campaigns.iter().find(|c| c["size"] == 3).unwrap();
+    let named = campaigns.iter().find(|c| c["size"] == 1).unwrap();
+    assert_eq!(
+        named["brandReports"],
+        json!([]),
+        "named, not picked: {named}"
+    );
     assert_eq!(c["size"], 3, "{c}");
     assert_eq!(
         c["brandReports"],
@@ -107,7 +125,7 @@ async fn reports_form_campaigns_that_the_brands_security_team_sees() {
     let (status, _, body) = node.get("/v1/campaigns").await;
     assert_eq!(status, 200, "{body}");
     let all: Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(all["campaignsTotal"], 2, "{all}");
+    assert_eq!(all["campaignsTotal"], 3, "{all}");
 
     // Another customer's key may not read the brand's campaigns, nor every campaign.
     let store = &node.node().state().store;
